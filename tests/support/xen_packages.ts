@@ -59,7 +59,11 @@ function layout(): XenReference {
   };
 }
 
-async function run(cmd: string, args: string[], cwd: string): Promise<{ ok: boolean; err: string }> {
+async function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+): Promise<{ ok: boolean; err: string }> {
   try {
     const out = await new Deno.Command(cmd, { args, cwd, stdout: "null", stderr: "piped" })
       .output();

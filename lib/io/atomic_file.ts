@@ -1,0 +1,139 @@
+/**
+ * Output files that appear whole or not at all: bytes go to a temporary file
+ * beside the target, which is renamed over the target only on success.  On
+ * failure (or if the process is interrupted before commit) the temporary
+ * file is removed, so no partial output is ever left under the target name.
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import type { ByteSink } from "./byte_sink.ts";
+
+const live = new Set<string>();
+let hooked = false;
+
+function removeLiveTemps(): void {
+  for (const p of live) {
+    try {
+      Deno.removeSync(p);
+    } catch {
+      // Gone already.
+    }
+  }
+  live.clear();
+}
+
+/** Installs (once) handlers that remove live temporary files on SIGINT / SIGTERM. */
+function hookSignals(): void {
+  if (hooked) return;
+  hooked = true;
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(sig, () => {
+        removeLiveTemps();
+        Deno.exit(sig === "SIGINT" ? 130 : 143);
+      });
+    } catch {
+      // Signals unsupported here (e.g. in a worker): rely on abort().
+    }
+  }
+  globalThis.addEventListener("unload", removeLiveTemps);
+}
+
+/**
+ * A file written atomically.
+ *
+ * @example
+ * ```ts
+ * import { AtomicFile } from "./atomic_file.ts";
+ * const dir = await Deno.makeTempDir();
+ * const out = await AtomicFile.create(`${dir}/out.bin`);
+ * await out.write(new Uint8Array([1, 2]));
+ * await out.commit();
+ * console.assert((await Deno.readFile(`${dir}/out.bin`)).length === 2);
+ *
+ * const bad = await AtomicFile.create(`${dir}/bad.bin`);
+ * await bad.write(new Uint8Array([1]));
+ * await bad.abort();
+ * console.assert([...Deno.readDirSync(dir)].length === 1);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class AtomicFile implements ByteSink {
+  #file: Deno.FsFile;
+  #temp: string;
+  #target: string;
+  #done = false;
+
+  private constructor(file: Deno.FsFile, temp: string, target: string) {
+    this.#file = file;
+    this.#temp = temp;
+    this.#target = target;
+  }
+
+  /** Starts writing `target` (through a temporary file in the same directory). */
+  static async create(target: string): Promise<AtomicFile> {
+    hookSignals();
+    const base = target.split("/").pop() ?? "out";
+    const temp = join(
+      dirname(target),
+      `.${base}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`,
+    );
+    const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
+    live.add(temp);
+    return new AtomicFile(file, temp, target);
+  }
+
+  /** The final path. */
+  get target(): string {
+    return this.#target;
+  }
+
+  /** Writes all of `bytes`. */
+  async write(bytes: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < bytes.length) done += await this.#file.write(bytes.subarray(done));
+  }
+
+  /** Flushes to disk and renames over the target. */
+  async commit(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    try {
+      await this.#file.sync();
+      this.#file.close();
+      await Deno.rename(this.#temp, this.#target);
+      live.delete(this.#temp);
+    } catch (e) {
+      await this.#discard();
+      throw e;
+    }
+  }
+
+  /** Discards everything written; the target is left untouched. */
+  async abort(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    try {
+      this.#file.close();
+    } catch {
+      // Closed already.
+    }
+    await this.#discard();
+  }
+
+  /** As a sink, closing means abort unless committed: success must be explicit. */
+  close(): Promise<void> {
+    return this.abort();
+  }
+
+  async #discard(): Promise<void> {
+    try {
+      await Deno.remove(this.#temp);
+    } catch {
+      // Gone already.
+    }
+    live.delete(this.#temp);
+  }
+}
