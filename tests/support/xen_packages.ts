@@ -8,7 +8,8 @@
  */
 
 import { existsSync } from "node:fs";
-import { fromFileUrl, join } from "node:path";
+import { join } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
 
 /** Debian packages the reference needs, and what each is for. */
 export const XEN_PACKAGES: readonly string[] = [
