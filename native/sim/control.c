@@ -168,3 +168,8 @@ XSIM_EXPORT void xsim_reset(void)
 {
     xsim_reset_all();
 }
+
+XSIM_EXPORT int32_t xsim_destroy_domain(uint32_t domid)
+{
+    return -xsim_destroy(domid);
+}

@@ -31,3 +31,9 @@ XSIM_EXPORT const struct xc_error *xc_get_last_error(void *xch)
     (void)xch;
     return &last_error;
 }
+
+XSIM_EXPORT void xc_clear_last_error(void *xch)
+{
+    (void)xch;
+    xsim_clear_error();
+}

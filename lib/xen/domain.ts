@@ -1,0 +1,141 @@
+/**
+ * One domain as the migration engine sees it: state queries, pause,
+ * log-dirty, the HVM records the stream carries, and the restore-side
+ * setup calls.  Obtain with `hypervisor.domain(domid)` or
+ * `hypervisor.createDomain(...)`.
+ *
+ * @module
+ */
+
+import type { XenCalls } from "./calls.ts";
+import { LogDirty, type Releasable } from "./log_dirty.ts";
+import type { CpuPolicy, DomainInfo, TscInfo, VcpuInfo } from "./types.ts";
+
+/**
+ * A domain handle.  Holds no native resource itself; every method is one
+ * Xen call and throws a {@linkcode XenError} naming it on failure.
+ *
+ * @example Pause a simulated guest and read its state
+ * ```ts
+ * import { openHypervisor } from "./open.ts";
+ * using s = await openHypervisor({ sim: "mem=64M,vcpus=2" });
+ * const dom = s.hv.domain(s.domid!);
+ * dom.pause();
+ * console.log(dom.info().paused); // true
+ * console.log(dom.vcpuInfo(1).online); // true
+ * dom.unpause();
+ * ```
+ */
+export class Domain {
+  /** The domain id. */
+  readonly domid: number;
+  /** Log-dirty control of this domain. */
+  readonly logDirty: LogDirty;
+  #calls: XenCalls;
+  #onDestroy: (domid: number) => void;
+
+  /** @internal Built by `Hypervisor`. */
+  constructor(
+    calls: XenCalls,
+    domid: number,
+    tracker: Set<Releasable>,
+    onDestroy: (domid: number) => void,
+  ) {
+    this.#calls = calls;
+    this.domid = domid;
+    this.logDirty = new LogDirty(calls, domid, tracker);
+    this.#onDestroy = onDestroy;
+  }
+
+  /** Current state (`xc_domain_getinfolist` for this domid). */
+  info(): DomainInfo {
+    return this.#calls.domainInfo(this.domid);
+  }
+
+  /** `xc_domain_pause`; returns once the guest's vcpus have stopped. */
+  pause(): void {
+    this.#calls.pause(this.domid);
+  }
+
+  /** `xc_domain_unpause`. */
+  unpause(): void {
+    this.#calls.unpause(this.domid);
+  }
+
+  /** Highest guest pfn (`xc_domain_maximum_gpfn`); the p2m has this + 1 entries. */
+  maxGpfn(): number {
+    return this.#calls.maximumGpfn(this.domid);
+  }
+
+  /** `XEN_DOMCTL_PFINFO_*` type of each pfn (`xc_get_pfn_type_batch`). */
+  pfnTypes(pfns: ArrayLike<number>): Uint32Array {
+    return this.#calls.pfnTypes(this.domid, pfns);
+  }
+
+  /** The HVM context blob (`xc_domain_hvm_getcontext`). */
+  hvmContext(): Uint8Array {
+    return this.#calls.hvmGetContext(this.domid);
+  }
+
+  /** Loads an HVM context blob (`xc_domain_hvm_setcontext`). */
+  setHvmContext(blob: Uint8Array): void {
+    this.#calls.hvmSetContext(this.domid, blob);
+  }
+
+  /** `xc_hvm_param_get` of an `HVM_PARAM_*` index. */
+  hvmParam(param: number): bigint {
+    return this.#calls.hvmParamGet(this.domid, param);
+  }
+
+  /** `xc_hvm_param_set`. */
+  setHvmParam(param: number, value: bigint | number): void {
+    this.#calls.hvmParamSet(this.domid, param, BigInt(value));
+  }
+
+  /** `xc_domain_get_tsc_info`. */
+  tscInfo(): TscInfo {
+    return this.#calls.tscInfo(this.domid);
+  }
+
+  /** `xc_domain_set_tsc_info`. */
+  setTscInfo(info: TscInfo): void {
+    this.#calls.setTscInfo(this.domid, info);
+  }
+
+  /** The CPU policy as X86_CPUID_POLICY / X86_MSR_POLICY entries. */
+  cpuPolicy(): CpuPolicy {
+    return this.#calls.cpuPolicy(this.domid);
+  }
+
+  /** `xc_set_domain_cpu_policy`. */
+  setCpuPolicy(policy: CpuPolicy): void {
+    this.#calls.setCpuPolicy(this.domid, policy);
+  }
+
+  /** `xc_vcpu_getinfo`. */
+  vcpuInfo(vcpu: number): VcpuInfo {
+    return this.#calls.vcpuInfo(this.domid, vcpu);
+  }
+
+  /** `xc_domain_setmaxmem`, in KiB as libxc takes it. */
+  setMaxMem(kib: number): void {
+    this.#calls.setMaxMem(this.domid, kib);
+  }
+
+  /** `xc_domain_max_vcpus`. */
+  setMaxVcpus(max: number): void {
+    this.#calls.setMaxVcpus(this.domid, max);
+  }
+
+  /** `xc_domain_populate_physmap_exact` of extents of `2^order` pages. */
+  populatePhysmap(pfns: ArrayLike<number>, order = 0): void {
+    this.#calls.populatePhysmap(this.domid, pfns, order);
+  }
+
+  /** `xc_domain_destroy`; frees this handle's log-dirty buffer first. */
+  destroy(): void {
+    this.logDirty.release();
+    this.#calls.destroy(this.domid);
+    this.#onDestroy(this.domid);
+  }
+}

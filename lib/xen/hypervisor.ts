@@ -1,0 +1,130 @@
+/**
+ * The entry point of the bindings: one open libxenctrl interface and
+ * foreign-memory handle, on real Xen or on the simulator.
+ *
+ * @module
+ */
+
+import { existsSync } from "node:fs";
+import { XenCalls } from "./calls.ts";
+import { Domain } from "./domain.ts";
+import { XenError } from "./errors.ts";
+import { ForeignMemory } from "./foreign_memory.ts";
+import { type Backend, loadXenLibraries, simLibraryPaths, xenLibraryPaths } from "./library.ts";
+import type { Releasable } from "./log_dirty.ts";
+import type { CreateDomainConfig, DomainInfo } from "./types.ts";
+
+/** The device whose presence makes this a Xen dom0. */
+export const PRIVCMD = "/dev/xen/privcmd";
+
+/** Options of {@linkcode Hypervisor.open}. */
+export interface HypervisorOptions {
+  /** `"xen"` for the real libraries, `"sim"` for the simulator. */
+  backend: Backend;
+  /**
+   * `"xen"`: directory holding libxenctrl.so.4.17 and friends, or its path
+   * (default: the system's).  `"sim"`: path of libxenctrl-sim.so (required).
+   */
+  library?: string;
+}
+
+/**
+ * An open hypervisor interface.  Close it (or `using` it) to unmap every
+ * foreign mapping and free every hypercall buffer it still holds.
+ *
+ * @example List simulated domains
+ * ```ts
+ * import { Hypervisor } from "./hypervisor.ts";
+ * import { buildSimulator } from "../../native/build.ts";
+ * using hv = Hypervisor.open({ backend: "sim", library: await buildSimulator() });
+ * const dom = hv.createDomain({ maxVcpus: 1 });
+ * console.log(hv.domains().some((d) => d.domid === dom.domid)); // true
+ * dom.destroy();
+ * ```
+ */
+export class Hypervisor implements Disposable {
+  /** Which implementation answers. */
+  readonly backend: Backend;
+  /** Guest memory access. */
+  readonly foreignMemory: ForeignMemory;
+  #calls: XenCalls;
+  #tracker = new Set<Releasable>();
+  #domains = new Map<number, Domain>();
+
+  private constructor(calls: XenCalls) {
+    this.#calls = calls;
+    this.backend = calls.backend;
+    this.foreignMemory = new ForeignMemory(calls, this.#tracker);
+  }
+
+  /**
+   * Opens the interface.  On `"xen"` without `/dev/xen/privcmd` this
+   * throws `xc_interface_open: ENOENT (not a Xen dom0 (no /dev/xen/privcmd))`
+   * rather than letting libxc fail obscurely.
+   */
+  static open(options: HypervisorOptions): Hypervisor {
+    if (options.backend === "sim") {
+      if (!options.library) {
+        throw new TypeError("the sim backend needs the simulator's path (see buildSimulator())");
+      }
+      return new Hypervisor(
+        XenCalls.open(loadXenLibraries(simLibraryPaths(options.library)), "sim"),
+      );
+    }
+    if (options.backend !== "xen") throw new TypeError(`unknown backend ${options.backend}`);
+    const libs = loadXenLibraries(xenLibraryPaths(options.library));
+    if (!existsSync(PRIVCMD)) {
+      libs.close();
+      throw new XenError("xc_interface_open", 2, { reason: `not a Xen dom0 (no ${PRIVCMD})` });
+    }
+    return new Hypervisor(XenCalls.open(libs, "xen"));
+  }
+
+  /** Whether {@linkcode close} has run. */
+  get closed(): boolean {
+    return this.#calls.closed;
+  }
+
+  /** A handle on an existing domain; throws ESRCH if there is none. */
+  domain(domid: number): Domain {
+    const known = this.#domains.get(domid);
+    if (known) return known;
+    this.#calls.domainInfo(domid);
+    const dom = new Domain(this.#calls, domid, this.#tracker, (id) => this.#domains.delete(id));
+    this.#domains.set(domid, dom);
+    return dom;
+  }
+
+  /** Every domain, in domid order. */
+  domains(): DomainInfo[] {
+    const out: DomainInfo[] = [];
+    for (let first = 0;;) {
+      const batch = this.#calls.domainInfoList(first, 64);
+      out.push(...batch);
+      if (batch.length < 64) return out;
+      first = batch[batch.length - 1].domid + 1;
+    }
+  }
+
+  /** Creates an (empty, paused) domain for a restore: `xc_domain_create`. */
+  createDomain(config: CreateDomainConfig): Domain {
+    return this.domain(this.#calls.createDomain(config));
+  }
+
+  /** Releases mappings and buffers, then closes the handles.  Idempotent. */
+  close(): void {
+    if (this.#calls.closed) return;
+    for (const r of [...this.#tracker]) {
+      try {
+        r.release();
+      } catch { /* keep releasing the rest */ }
+    }
+    this.#domains.clear();
+    this.#calls.close();
+  }
+
+  /** Same as {@linkcode close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Loading the three Xen libraries (or the simulator standing in for all of
+ * them) and reading errno.  Internal to the bindings.
+ *
+ * @module
+ */
+
+import { existsSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { XenError } from "./errors.ts";
+import {
+  FOREIGNMEMORY_SYMBOLS,
+  LIBC_SYMBOLS,
+  XENCTRL_SYMBOLS,
+  XENGUEST_SYMBOLS,
+} from "./symbols.ts";
+
+/** Which implementation answers the calls. */
+export type Backend = "xen" | "sim";
+
+/** Sonames of the real libraries (Xen 4.17, as Debian ships them). */
+export const XEN_SONAMES = {
+  xenctrl: "libxenctrl.so.4.17",
+  xenguest: "libxenguest.so.4.17",
+  foreignMemory: "libxenforeignmemory.so.1",
+} as const;
+
+/**
+ * Dependencies of libxenctrl/libxenguest in load order.  Loading them by
+ * full path first lets the dynamic loader satisfy `DT_NEEDED` from an
+ * unpacked package directory without `LD_LIBRARY_PATH`, which a running
+ * process cannot change for itself.
+ */
+const PRELOAD = [
+  "libxentoolcore.so.1",
+  "libxentoollog.so.1",
+  "libxencall.so.1",
+  "libxenevtchn.so.1",
+  "libxengnttab.so.1",
+  "libxenforeignmemory.so.1",
+  "libxendevicemodel.so.1",
+];
+
+/** Paths to open for one backend. */
+export interface LibraryPaths {
+  /** libxenctrl (or the simulator). */
+  xenctrl: string;
+  /** libxenguest (or the simulator). */
+  xenguest: string;
+  /** libxenforeignmemory (or the simulator). */
+  foreignMemory: string;
+  /** Dependencies to load first, by full path. */
+  preload: string[];
+}
+
+/**
+ * Paths of the real libraries: by soname from the system when `library`
+ * is absent, else from `library` (a directory, or the path of
+ * libxenctrl.so.4.17 whose siblings are used).
+ *
+ * @example
+ * ```ts
+ * import { xenLibraryPaths } from "./library.ts";
+ * console.log(xenLibraryPaths().xenctrl); // "libxenctrl.so.4.17"
+ * ```
+ */
+export function xenLibraryPaths(library?: string): LibraryPaths {
+  if (library === undefined) {
+    return { ...XEN_SONAMES, preload: [] };
+  }
+  const dir = existsSync(library) && statSync(library).isDirectory() ? library : dirname(library);
+  const xenctrl = dir === library ? join(dir, XEN_SONAMES.xenctrl) : library;
+  return {
+    xenctrl,
+    xenguest: join(dir, XEN_SONAMES.xenguest),
+    foreignMemory: join(dir, XEN_SONAMES.foreignMemory),
+    preload: PRELOAD.map((name) => join(dir, name)).filter((p) => existsSync(p)),
+  };
+}
+
+/**
+ * Paths when the simulator answers for all three libraries.
+ *
+ * @example
+ * ```ts
+ * import { simLibraryPaths } from "./library.ts";
+ * console.log(simLibraryPaths("/x/libxenctrl-sim.so").xenguest); // "/x/libxenctrl-sim.so"
+ * ```
+ */
+export function simLibraryPaths(path: string): LibraryPaths {
+  return { xenctrl: path, xenguest: path, foreignMemory: path, preload: [] };
+}
+
+function open<S extends Deno.ForeignLibraryInterface>(
+  path: string,
+  symbols: S,
+): Deno.DynamicLibrary<S> {
+  try {
+    return Deno.dlopen(path, symbols);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new XenError("dlopen", 2, { subject: path, reason: msg });
+  }
+}
+
+/** The three opened libraries. */
+export interface XenLibraries {
+  /** libxenctrl symbols. */
+  readonly ctrl: Deno.DynamicLibrary<typeof XENCTRL_SYMBOLS>;
+  /** libxenguest symbols (CPU policy). */
+  readonly guest: Deno.DynamicLibrary<typeof XENGUEST_SYMBOLS>;
+  /** libxenforeignmemory symbols. */
+  readonly fmem: Deno.DynamicLibrary<typeof FOREIGNMEMORY_SYMBOLS>;
+  /**
+   * The calling thread's errno.  Read right after the failing call:
+   * nothing between an FFI return and this read makes a failing syscall.
+   */
+  errno(): number;
+  /** Unloads everything this opened. */
+  close(): void;
+}
+
+/**
+ * Opens the libraries at `paths`; a missing library or symbol is a
+ * {@linkcode XenError} naming the path.
+ */
+export function loadXenLibraries(paths: LibraryPaths): XenLibraries {
+  const held: { close(): void }[] = [];
+  try {
+    for (const dep of paths.preload) held.push(open(dep, {}));
+    const ctrl = open(paths.xenctrl, XENCTRL_SYMBOLS);
+    held.push(ctrl);
+    const fmem = open(paths.foreignMemory, FOREIGNMEMORY_SYMBOLS);
+    held.push(fmem);
+    const guest = open(paths.xenguest, XENGUEST_SYMBOLS);
+    held.push(guest);
+    // errno is thread-local libc state, reached through __errno_location.
+    const libc = open("libc.so.6", LIBC_SYMBOLS);
+    held.push(libc);
+    return {
+      ctrl,
+      guest,
+      fmem,
+      errno() {
+        const p = libc.symbols.__errno_location();
+        return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
+      },
+      close() {
+        for (const lib of held.reverse()) lib.close();
+      },
+    };
+  } catch (e) {
+    for (const lib of held.reverse()) lib.close();
+    throw e;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Backend choice, made explicitly: the real libraries on a Xen dom0 (or
+ * from a given library path), the simulator only when a sim spec is given.
+ * Never falls back from one to the other.
+ *
+ * @module
+ */
+
+import { existsSync } from "node:fs";
+import { buildSimulator } from "../../native/build.ts";
+import { XenError } from "./errors.ts";
+import { Hypervisor, PRIVCMD } from "./hypervisor.ts";
+import { SimControl } from "./sim_control.ts";
+import { parseSimSpec } from "./sim_spec.ts";
+
+/** Options of {@linkcode openHypervisor}. */
+export interface OpenHypervisorOptions {
+  /** A sim spec (see `sim_spec.ts`): selects the simulator. */
+  sim?: string;
+  /** Directory or path of the real libxenctrl.so.4.17: selects real Xen. */
+  library?: string;
+  /** A prebuilt simulator to use instead of building one. */
+  simLibrary?: string;
+}
+
+/** What {@linkcode openHypervisor} opened. */
+export class HypervisorSession implements Disposable {
+  /** The hypervisor interface. */
+  readonly hv: Hypervisor;
+  /** The simulated domain the spec created (sim only). */
+  readonly domid?: number;
+  /** Simulator controls (sim only). */
+  readonly sim?: SimControl;
+
+  /** @internal Built by {@linkcode openHypervisor}. */
+  constructor(hv: Hypervisor, sim?: SimControl, domid?: number) {
+    this.hv = hv;
+    this.sim = sim;
+    this.domid = domid;
+  }
+
+  /** Closes the interface; on the simulator also destroys the spec's domain. */
+  close(): void {
+    if (this.sim && this.domid !== undefined) {
+      try {
+        this.sim.destroyDomain(this.domid);
+      } catch { /* already destroyed by the caller */ }
+    }
+    this.hv.close();
+    this.sim?.close();
+  }
+
+  /** Same as {@linkcode close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * Opens a hypervisor: `{ sim: "mem=1G,vcpus=2,rate=50000,pattern=hot:5%" }`
+ * builds (if needed) and opens the simulator and creates that domain;
+ * `{ library }` opens real Xen libraries from a path; `{}` opens the
+ * system's libraries on a dom0 and otherwise fails with
+ * `not a Xen dom0 (no /dev/xen/privcmd)`.
+ *
+ * @example
+ * ```ts
+ * import { openHypervisor } from "./open.ts";
+ * using s = await openHypervisor({ sim: "mem=128M,vcpus=2" });
+ * console.log(s.hv.backend, s.hv.domain(s.domid!).info().onlineVcpus); // "sim" 2
+ * ```
+ */
+export async function openHypervisor(
+  options: OpenHypervisorOptions = {},
+): Promise<HypervisorSession> {
+  if (options.sim !== undefined && options.library !== undefined) {
+    throw new TypeError("give either a sim spec or a Xen library path, not both");
+  }
+  if (options.sim !== undefined) {
+    const spec = parseSimSpec(options.sim); // fail on a bad spec before building anything
+    const path = options.simLibrary ?? await buildSimulator();
+    const hv = Hypervisor.open({ backend: "sim", library: path });
+    const sim = SimControl.open(path);
+    try {
+      return new HypervisorSession(hv, sim, sim.createDomain(spec));
+    } catch (e) {
+      hv.close();
+      sim.close();
+      throw e;
+    }
+  }
+  if (options.library === undefined && !existsSync(PRIVCMD)) {
+    throw new XenError("xc_interface_open", 2, {
+      reason: `not a Xen dom0 (no ${PRIVCMD}); pass --sim <spec> to use the simulator`,
+    });
+  }
+  return new HypervisorSession(Hypervisor.open({ backend: "xen", library: options.library }));
+}

@@ -1,0 +1,151 @@
+/**
+ * Plain data the facade returns and accepts: no pointers, no handles.
+ *
+ * @module
+ */
+
+/** One domain, decoded from `struct xen_domctl_getdomaininfo`. */
+export interface DomainInfo {
+  /** Domain id. */
+  domid: number;
+  /** Raw `XEN_DOMINF_*` flags. */
+  flags: number;
+  /** `XEN_DOMINF_dying`. */
+  dying: boolean;
+  /** `XEN_DOMINF_hvm_guest` (HVM or PVH). */
+  hvm: boolean;
+  /** `XEN_DOMINF_hap`. */
+  hap: boolean;
+  /** `XEN_DOMINF_paused`. */
+  paused: boolean;
+  /** `XEN_DOMINF_running`. */
+  running: boolean;
+  /** `XEN_DOMINF_blocked`. */
+  blocked: boolean;
+  /** `XEN_DOMINF_shutdown`. */
+  shutdown: boolean;
+  /** Guest-supplied shutdown code (valid when `shutdown`). */
+  shutdownCode: number;
+  /** Pages currently allocated. */
+  totPages: number;
+  /** Allocation limit in pages. */
+  maxPages: number;
+  /** GMFN of the shared-info page. */
+  sharedInfoFrame: number;
+  /** Total CPU time in nanoseconds. */
+  cpuTimeNs: bigint;
+  /** Online vcpus. */
+  onlineVcpus: number;
+  /** Highest vcpu id, or `XEN_INVALID_MAX_VCPU_ID`. */
+  maxVcpuId: number;
+  /** XSM label. */
+  ssidref: number;
+  /** The domain handle as a UUID string. */
+  handle: string;
+  /** CPU pool. */
+  cpupool: number;
+  /** Guest physical address width. */
+  gpaddrBits: number;
+  /** `XEN_X86_EMU_*` flags. */
+  emulationFlags: number;
+  /** `XEN_X86_MSR_*` flags. */
+  miscFlags: number;
+}
+
+/** One vcpu, from `xc_vcpu_getinfo`. */
+export interface VcpuInfo {
+  /** Vcpu number. */
+  vcpu: number;
+  /** Online (not hot-unplugged). */
+  online: boolean;
+  /** Blocked on an event. */
+  blocked: boolean;
+  /** Currently scheduled. */
+  running: boolean;
+  /** CPU time consumed, ns. */
+  cpuTimeNs: bigint;
+  /** Physical CPU it maps to. */
+  cpu: number;
+}
+
+/** The migration stream's TSC_INFO record contents. */
+export interface TscInfo {
+  /** `XEN_CPUID_TSC_MODE_*`. */
+  mode: number;
+  /** Elapsed guest time, ns. */
+  elapsedNsec: bigint;
+  /** Guest TSC frequency, kHz. */
+  gtscKhz: number;
+  /** Incarnation (bumped on each restore). */
+  incarnation: number;
+}
+
+/** An X86_CPUID_POLICY entry: `xen_cpuid_leaf_t`, six u32. */
+export interface CpuidLeaf {
+  /** CPUID leaf (eax input). */
+  leaf: number;
+  /** Subleaf (ecx input), or `XEN_CPUID_NO_SUBLEAF`. */
+  subleaf: number;
+  /** Output eax. */
+  a: number;
+  /** Output ebx. */
+  b: number;
+  /** Output ecx. */
+  c: number;
+  /** Output edx. */
+  d: number;
+}
+
+/** An X86_MSR_POLICY entry: `xen_msr_entry_t`. */
+export interface MsrEntry {
+  /** MSR index. */
+  idx: number;
+  /** Reserved, must be zero. */
+  flags: number;
+  /** MSR value. */
+  val: bigint;
+}
+
+/** A domain's CPU policy in the serialised form the stream carries. */
+export interface CpuPolicy {
+  /** CPUID leaves. */
+  leaves: CpuidLeaf[];
+  /** MSRs. */
+  msrs: MsrEntry[];
+}
+
+/** `xc_shadow_op_stats_t` plus what `xc_logdirty_control` returned. */
+export interface LogDirtyStats {
+  /** Pages newly marked dirty since the last CLEAN. */
+  dirtyCount: number;
+  /** Log-dirty faults (tracked writes) since the last CLEAN. */
+  faultCount: number;
+  /** Bits Xen processed (the caller's count clipped to the p2m size). */
+  pages: number;
+}
+
+/** What {@linkcode Hypervisor.createDomain} needs (`xen_domctl_createdomain`). */
+export interface CreateDomainConfig {
+  /** Requested domid; 0 or absent lets Xen choose. */
+  domid?: number;
+  /** `XEN_DOMCTL_CDF_*`; default HVM + HAP. */
+  flags?: number;
+  /** Maximum vcpus. */
+  maxVcpus: number;
+  /** Event channel limit (default 1023). */
+  maxEvtchnPort?: number;
+  /** Grant frames (default -1: Xen's default). */
+  maxGrantFrames?: number;
+  /** Maptrack frames (default -1: Xen's default). */
+  maxMaptrackFrames?: number;
+  /** Grant table version (default 1). */
+  grantVersion?: number;
+  /** `XEN_X86_EMU_*` (default: all but vPCI, as for HVM). */
+  emulationFlags?: number;
+  /** `XEN_X86_MSR_*`. */
+  miscFlags?: number;
+  /** 16-byte domain handle (UUID). */
+  handle?: Uint8Array;
+  /** CPU pool. */
+  cpupool?: number;
+}
