@@ -140,10 +140,16 @@ export async function openInput(spec: string): Promise<ByteSource> {
   const fd = parseFd(spec);
   if (fd === 0) return readerSource(Deno.stdin);
   const file = await Deno.open(fd === undefined ? spec : `/dev/fd/${fd}`, { read: true });
+  const info = await file.stat();
+  if (info.isDirectory) {
+    // Opening succeeds on Linux, but every read would fail: say so now.
+    file.close();
+    throw new Deno.errors.IsADirectory("Is a directory");
+  }
   // Regular files never block for long, so they are read synchronously:
   // an async read is a round trip through a thread pool, which costs ~20%
   // of throughput on page-cached files.  Pipes and sockets stay async.
-  return (await file.stat()).isFile ? fileSource(file) : readerSource(file);
+  return info.isFile ? fileSource(file) : readerSource(file);
 }
 
 /**
