@@ -78,7 +78,9 @@ export const SPP_MAX_ITERATIONS = 5;
 export const xenPolicy: PrecopyPolicy = {
   name: "xen",
   decide: (s) =>
-    s.dirtyCount < SPP_TARGET_DIRTY_COUNT || s.iteration >= SPP_MAX_ITERATIONS ? "stop-and-copy" : "continue",
+    s.dirtyCount < SPP_TARGET_DIRTY_COUNT || s.iteration >= SPP_MAX_ITERATIONS
+      ? "stop-and-copy"
+      : "continue",
   explain: (s) =>
     s.dirtyCount < SPP_TARGET_DIRTY_COUNT
       ? `stop: ${s.dirtyCount} dirty < ${SPP_TARGET_DIRTY_COUNT}`
@@ -159,8 +161,12 @@ export function downtimePolicy(options: DowntimePolicyOptions = {}): PrecopyPoli
   const minShrink = options.minShrink ?? 0.1;
   const judge = (s: PrecopyStats): [PolicyDecision, string] => {
     const e = estimateDowntime(s);
-    const est = `est. downtime ${e.downtimeMs.toFixed(1)} ms at ${(e.bandwidth / 2 ** 20).toFixed(1)} MiB/s`;
-    if (s.dirtyCount < SPP_TARGET_DIRTY_COUNT) return ["stop-and-copy", `stop: ${s.dirtyCount} dirty pages, ${est}`];
+    const est = `est. downtime ${e.downtimeMs.toFixed(1)} ms at ${
+      (e.bandwidth / 2 ** 20).toFixed(1)
+    } MiB/s`;
+    if (s.dirtyCount < SPP_TARGET_DIRTY_COUNT) {
+      return ["stop-and-copy", `stop: ${s.dirtyCount} dirty pages, ${est}`];
+    }
     const extra = s.totalPagesSent - s.p2mSize;
     const shrinking = e.nextDirty <= s.dirtyCount * (1 - minShrink);
     const affordable = extra + s.dirtyCount <= extraBudget * s.p2mSize;
@@ -176,7 +182,10 @@ export function downtimePolicy(options: DowntimePolicyOptions = {}): PrecopyPoli
       }
       return ["stop-and-copy", `stop: ${why}; ${est}`];
     }
-    return ["continue", `continue: next pass predicted to leave ${e.nextDirty} of ${s.dirtyCount} dirty; ${est}`];
+    return [
+      "continue",
+      `continue: next pass predicted to leave ${e.nextDirty} of ${s.dirtyCount} dirty; ${est}`,
+    ];
   };
   return {
     name: "downtime",
@@ -195,13 +204,18 @@ export function downtimePolicy(options: DowntimePolicyOptions = {}): PrecopyPoli
  * console.assert(p.name === "user");
  * ```
  */
-export function userPolicy(fn: (stats: PrecopyStats) => PolicyDecision, name = "user"): PrecopyPolicy {
+export function userPolicy(
+  fn: (stats: PrecopyStats) => PolicyDecision,
+  name = "user",
+): PrecopyPolicy {
   return {
     name,
     decide(s) {
       const d = fn(s);
       if (d !== "continue" && d !== "stop-and-copy" && d !== "abort") {
-        throw new TypeError(`policy ${name} returned ${JSON.stringify(d)}, not continue/stop-and-copy/abort`);
+        throw new TypeError(
+          `policy ${name} returned ${JSON.stringify(d)}, not continue/stop-and-copy/abort`,
+        );
       }
       return d;
     },
@@ -215,6 +229,11 @@ export function userPolicy(fn: (stats: PrecopyStats) => PolicyDecision, name = "
 export function policyByName(spec: string, options: DowntimePolicyOptions = {}): PrecopyPolicy {
   if (spec === "xen") return xenPolicy;
   const m = spec.match(/^downtime(?::(\d+(?:\.\d+)?)(?:ms)?)?$/);
-  if (m) return downtimePolicy({ ...options, targetDowntimeMs: m[1] ? Number(m[1]) : options.targetDowntimeMs });
+  if (m) {
+    return downtimePolicy({
+      ...options,
+      targetDowntimeMs: m[1] ? Number(m[1]) : options.targetDowntimeMs,
+    });
+  }
   throw new RangeError(`unknown policy '${spec}' (expected xen, downtime or downtime:MS)`);
 }

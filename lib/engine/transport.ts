@@ -10,7 +10,7 @@
 
 import { AtomicFile } from "../io/atomic_file.ts";
 import { type ByteSink, writerSink } from "../io/byte_sink.ts";
-import { type ByteSource, readerSource } from "../io/byte_source.ts";
+import { type ByteSource, readableSource, readerSource } from "../io/byte_source.ts";
 import { fdSink, fdSource } from "../io/fd_io.ts";
 
 /** A parsed `--to` / `--listen` target. */
@@ -145,7 +145,9 @@ export async function openSendChannel(target: Target): Promise<Channel> {
           done = true;
           await writer.close().catch(() => {});
           const status = await proc.status;
-          if (!status.success) throw new Error(`transport command '${target.command}' exited with ${status.code}`);
+          if (!status.success) {
+            throw new Error(`transport command '${target.command}' exited with ${status.code}`);
+          }
         },
         async abort() {
           if (done) return;
@@ -213,12 +215,60 @@ export async function acceptReceiveChannel(spec: string): Promise<ReceiveChannel
       }
     }
     case "fd":
-      return { source: fdSource(target.fd), replies: fdSink(target.fd), close() {}, describe: `fd ${target.fd}` };
+      return {
+        source: fdSource(target.fd),
+        replies: fdSink(target.fd),
+        close() {},
+        describe: `fd ${target.fd}`,
+      };
     case "file": {
       const file = await Deno.open(target.path, { read: true });
-      return { source: readerSource(file), close: () => file.close(), describe: `file ${target.path}` };
+      return {
+        source: readerSource(file),
+        close: () => file.close(),
+        describe: `file ${target.path}`,
+      };
     }
     case "command":
       throw new RangeError("a command cannot be a receive source");
   }
+}
+
+/**
+ * Two connected in-memory channels (sender, receiver), for migrating between
+ * domains of one process: tests, the demo, benchmarks.
+ *
+ * @example
+ * ```ts
+ * import { memoryChannelPair } from "./transport.ts";
+ * import { StreamReader } from "../io/stream_reader.ts";
+ * const [tx, rx] = memoryChannelPair();
+ * const reading = new StreamReader(rx.source).readExact(2);
+ * await tx.sink.write(new Uint8Array([4, 2]));
+ * console.assert((await reading)[1] === 2);
+ * ```
+ */
+export function memoryChannelPair(): [Channel, ReceiveChannel] {
+  const forward = new TransformStream<Uint8Array, Uint8Array>(undefined, { highWaterMark: 8 });
+  const back = new TransformStream<Uint8Array, Uint8Array>();
+  const fw = forward.writable.getWriter();
+  const bw = back.writable.getWriter();
+  const copying = (w: WritableStreamDefaultWriter<Uint8Array>): ByteSink => ({
+    write: (b) => w.write(b.slice()),
+    close: () => w.close().catch(() => {}),
+  });
+  const sender: Channel = {
+    sink: copying(fw),
+    replies: readableSource(back.readable),
+    commit: () => fw.close().catch(() => {}),
+    abort: () => fw.abort("aborted").catch(() => {}),
+    describe: "in-memory channel",
+  };
+  const receiver: ReceiveChannel = {
+    source: readableSource(forward.readable),
+    replies: copying(bw),
+    close: () => void bw.close().catch(() => {}),
+    describe: "in-memory channel",
+  };
+  return [sender, receiver];
 }

@@ -90,10 +90,14 @@ export class AtomicFile implements ByteSink {
     return this.#target;
   }
 
-  /** Writes all of `bytes`. */
-  async write(bytes: Uint8Array): Promise<void> {
+  /**
+   * Writes all of `bytes`.  Synchronously: a regular file never blocks for
+   * long, and an async write costs a thread-pool round trip per call.
+   */
+  write(bytes: Uint8Array): Promise<void> {
     let done = 0;
-    while (done < bytes.length) done += await this.#file.write(bytes.subarray(done));
+    while (done < bytes.length) done += this.#file.writeSync(bytes.subarray(done));
+    return Promise.resolve();
   }
 
   /** Flushes to disk and renames over the target. */

@@ -122,6 +122,42 @@ export async function openOutput(spec: string): Promise<ByteSink> {
   const fd = parseFd(spec);
   if (fd === 1) return writerSink(Deno.stdout, false);
   if (fd === 2) return writerSink(Deno.stderr, false);
-  if (fd !== undefined) return writerSink(await Deno.open(`/dev/fd/${fd}`, { write: true }));
-  return writerSink(await Deno.open(spec, { write: true, create: true, truncate: true }));
+  const file = fd !== undefined
+    ? await Deno.open(`/dev/fd/${fd}`, { write: true })
+    : await Deno.open(spec, { write: true, create: true, truncate: true });
+  const info = await file.stat();
+  return info.isFile || info.isCharDevice ? fileSink(file) : writerSink(file);
+}
+
+/**
+ * Writes a regular file (or a character device such as /dev/null) with
+ * synchronous writes: no thread-pool round trip per call.
+ *
+ * @example
+ * ```ts
+ * import { fileSink } from "./byte_sink.ts";
+ * const path = await Deno.makeTempFile();
+ * const sink = fileSink(await Deno.open(path, { write: true }));
+ * await sink.write(new Uint8Array(3));
+ * await sink.close();
+ * console.assert((await Deno.stat(path)).size === 3);
+ * await Deno.remove(path);
+ * ```
+ */
+export function fileSink(file: Deno.FsFile): ByteSink {
+  return {
+    write(bytes) {
+      let done = 0;
+      while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
+      return Promise.resolve();
+    },
+    close() {
+      try {
+        file.close();
+      } catch {
+        // Already closed.
+      }
+      return Promise.resolve();
+    },
+  };
 }

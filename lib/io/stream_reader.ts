@@ -82,10 +82,26 @@ export class StreamReader {
    * names the structure for those errors.
    */
   async readExact(n: number, where = ""): Promise<Uint8Array> {
+    // Checked even when the bytes are already buffered, so the outcome does
+    // not depend on how the input happened to arrive (read-ahead, chunking).
+    if (n > this.#maxBytes) this.#overLimit(n, where);
     if (this.#end - this.#start < n) await this.#fill(n, where);
     const view = this.#buf.subarray(this.#start, this.#start + n);
     this.#start += n;
     return view;
+  }
+
+  /**
+   * Returns the next `n` bytes without consuming them (a view valid until
+   * the next call); fewer if the input ends first.
+   */
+  async peek(n: number): Promise<Uint8Array> {
+    try {
+      if (this.#end - this.#start < n) await this.#fill(n, "");
+    } catch (e) {
+      if (!(e instanceof TruncatedError)) throw e;
+    }
+    return this.#buf.subarray(this.#start, Math.min(this.#end, this.#start + n));
   }
 
   /**
@@ -148,14 +164,15 @@ export class StreamReader {
     return true;
   }
 
+  #overLimit(n: number, where: string): never {
+    throw new LimitError(
+      `structure of ${n} bytes exceeds the ${this.#maxBytes}-byte limit (maxBytes)`,
+      this.offset,
+      where,
+    );
+  }
+
   async #fill(n: number, where: string): Promise<void> {
-    if (n > this.#maxBytes) {
-      throw new LimitError(
-        `structure of ${n} bytes exceeds the ${this.#maxBytes}-byte limit (maxBytes)`,
-        this.offset,
-        where,
-      );
-    }
     if (this.#buf.length - this.#start < n) this.#compact();
     while (this.#end - this.#start < n) {
       const need = n - (this.#end - this.#start);

@@ -51,14 +51,14 @@ export class PfnTracker {
     return this.#exact;
   }
 
-  /** Records one sighting of `pfn`. */
-  add(pfn: number): void {
+  /** Records one sighting of `pfn`; true when it is the first (or untracked). */
+  add(pfn: number): boolean {
     const key = Math.floor(pfn / (1 << CHUNK_BITS));
     let chunk = key === this.#lastKey ? this.#last : this.#chunks.get(key);
     if (chunk === undefined) {
       if (this.#chunks.size >= this.#maxChunks) {
         this.#exact = false;
-        return;
+        return true;
       }
       // Words [0, CHUNK_WORDS) hold "seen", the next CHUNK_WORDS "seen twice".
       chunk = new Uint32Array(2 * CHUNK_WORDS);
@@ -71,9 +71,12 @@ export class PfnTracker {
     if ((chunk[word] & mask) === 0) {
       chunk[word] |= mask;
       this.#unique++;
-    } else if ((chunk[CHUNK_WORDS + word] & mask) === 0) {
+      return true;
+    }
+    if ((chunk[CHUNK_WORDS + word] & mask) === 0) {
       chunk[CHUNK_WORDS + word] |= mask;
       this.#repeated++;
     }
+    return false;
   }
 }

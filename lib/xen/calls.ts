@@ -309,7 +309,7 @@ export class XenCalls {
     const out = new Uint32Array(pfns.length);
     for (let at = 0; at < pfns.length; at += 1024) {
       const n = Math.min(1024, pfns.length - at);
-      const arr = pfnArray(Array.prototype.slice.call(pfns, at, at + n) as number[]);
+      const arr = pfnArray(sliceOf(pfns, at, at + n));
       const subject = `domid ${domid}, ${n} pfns from ${pfns[at]}`;
       if (this.#libs.ctrl.symbols[call](this.#handle(call, subject), domid, n, arr) < 0) {
         this.#fail(call, subject);
@@ -620,4 +620,10 @@ export class XenCalls {
       this.#fail(call, `${pages} pages`);
     }
   }
+}
+
+/** A slice of an array-like without copying typed arrays. */
+function sliceOf(a: ArrayLike<number>, from: number, to: number): ArrayLike<number> {
+  if (ArrayBuffer.isView(a)) return (a as unknown as Float64Array).subarray(from, to);
+  return Array.prototype.slice.call(a, from, to) as number[];
 }

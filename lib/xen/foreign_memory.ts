@@ -97,6 +97,22 @@ export class ForeignMapping implements Releasable, Disposable {
   }
 
   /** Throws for the first page that failed to map, if any. */
+  /**
+   * All pages of the mapping as one view (a bulk map is one contiguous
+   * region): what the save engine writes straight into the stream.  Throws
+   * like {@linkcode ForeignMapping.page} if any page failed to map.
+   */
+  all(): Uint8Array {
+    this.assertAllMapped();
+    if (this.#memory === null) {
+      throw new XenError("xenforeignmemory_map", EBADF, {
+        subject: `domid ${this.domid}, ${this.pages} pages`,
+        reason: "mapping was unmapped",
+      });
+    }
+    return new Uint8Array(this.#memory, 0, this.pages * XC_PAGE_SIZE);
+  }
+
   assertAllMapped(): void {
     const i = this.#errors.findIndex((e) => e !== 0);
     if (i >= 0) this.#pageError(i);

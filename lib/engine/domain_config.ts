@@ -1,0 +1,47 @@
+/**
+ * The domain configuration an xl save file carries.  `xl save` writes
+ * libxl's own record of the domain (`libxl_domain_config` as JSON, kept by
+ * libxl in `/var/lib/xen/userdata-d.<domid>.<uuid>.libxl-json`), and
+ * `xl restore` creates the new domain from it.  xenmig reads that same
+ * record when it exists, so `xl restore` can read what xenmig saves;
+ * elsewhere (the simulator) it writes a minimal config from the domain's
+ * info.
+ *
+ * @module
+ */
+
+import type { DomainInfo } from "../xen/types.ts";
+
+/** libxl's userdata directory. */
+export const LIBXL_USERDATA_DIR = "/var/lib/xen";
+
+/**
+ * The JSON config for `info`'s domain: libxl's stored one if present under
+ * `dir`, else a minimal one (`c_info.type`, `uuid`, `b_info.max_vcpus`,
+ * `max_memkb`, `target_memkb`).
+ *
+ * @example
+ * ```ts
+ * import { domainConfig } from "./domain_config.ts";
+ * const info = { domid: 3, handle: "00000000-0000-0000-0000-000000000001", hvm: true, maxVcpuId: 1, maxPages: 65536 };
+ * const c = JSON.parse(domainConfig(info as never, "/nonexistent"));
+ * console.assert(c.b_info.max_vcpus === 2 && c.b_info.max_memkb === 262144);
+ * ```
+ */
+export function domainConfig(info: DomainInfo, dir = LIBXL_USERDATA_DIR): string {
+  try {
+    return Deno.readTextFileSync(`${dir}/userdata-d.${info.domid}.${info.handle}.libxl-json`)
+      .replace(/\0+$/, "");
+  } catch {
+    // No libxl record (not an xl-managed domain, or the simulator).
+  }
+  const memkb = info.maxPages * 4;
+  return JSON.stringify(
+    {
+      c_info: { type: info.hvm ? "hvm" : "pv", name: `domain-${info.domid}`, uuid: info.handle },
+      b_info: { max_vcpus: info.maxVcpuId + 1, max_memkb: memkb, target_memkb: memkb },
+    },
+    null,
+    4,
+  );
+}

@@ -1,0 +1,145 @@
+/**
+ * Live migration over a channel, speaking `xl migrate`'s protocol so either
+ * end can be real xl: the receiver greets with a banner, the sender sends
+ * the xl save stream, the receiver says it is ready, the sender gives
+ * permission to go, the receiver unpauses and reports.  The source domain is
+ * destroyed only after the receiver reports success; on any failure before
+ * that it is left running (log-dirty off, unpaused).
+ *
+ * @module
+ */
+
+import type { ByteSink } from "../io/byte_sink.ts";
+import { RateLimitedSink } from "../io/rate_limited_sink.ts";
+import { StreamReader } from "../io/stream_reader.ts";
+import {
+  isMessage,
+  MIGRATE_PERMISSION_TO_GO,
+  MIGRATE_RECEIVER_BANNER,
+  MIGRATE_RECEIVER_READY,
+  MIGRATE_REPORT,
+} from "../xl/migrate_protocol.ts";
+import type { Hypervisor } from "../xen/hypervisor.ts";
+import { type RestoreOptions, type RestoreResult, restoreStream } from "./restore.ts";
+import { type SaveOptions, SaveSession, type SaveStats } from "./save_session.ts";
+import type { Channel, ReceiveChannel } from "./transport.ts";
+
+/** A protocol step failed: says which, and what was seen. */
+export class MigrateProtocolError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "MigrateProtocolError";
+  }
+}
+
+async function expectMessage(r: StreamReader, message: Uint8Array, what: string): Promise<void> {
+  let got: Uint8Array;
+  try {
+    got = await r.readExact(message.length, what);
+  } catch {
+    throw new MigrateProtocolError(
+      `the receiver closed the channel while xenmig waited for its ${what}`,
+    );
+  }
+  if (!isMessage(got, message)) {
+    const text = new TextDecoder().decode(got).replace(/[^\x20-\x7e]/g, ".");
+    throw new MigrateProtocolError(`expected the receiver's ${what}, got '${text}'`);
+  }
+}
+
+/** Options for {@linkcode migrateDomain}. */
+export interface MigrateOptions extends SaveOptions {
+  /** Speak xl's migrate protocol (default: when the channel is two-way). */
+  protocol?: boolean;
+  /** Cap on the send rate, bytes/s. */
+  maxBandwidth?: number;
+  /** Leave the source paused instead of destroying it (tests compare memory). */
+  keepSource?: boolean;
+}
+
+/** What a migration measured. */
+export interface MigrateStats extends SaveStats {
+  /** From pausing the source to the destination running, ms (protocol mode). */
+  downtimeMs?: number;
+  /** Whether the xl protocol was used. */
+  protocol: boolean;
+}
+
+/**
+ * Migrates domain `domid` over `channel`.
+ *
+ * @example
+ * ```ts ignore
+ * import { migrateDomain, openSendChannel, parseTarget } from "../../mod.ts";
+ * const stats = await migrateDomain(hv, 7, await openSendChannel(parseTarget("tcp://dst:8002")), { live: true });
+ * ```
+ */
+export async function migrateDomain(
+  hv: Hypervisor,
+  domid: number,
+  channel: Channel,
+  options: MigrateOptions = {},
+): Promise<MigrateStats> {
+  const protocol = options.protocol ?? channel.replies !== undefined;
+  const replies = protocol && channel.replies ? new StreamReader(channel.replies) : undefined;
+  let sink: ByteSink = channel.sink;
+  if (options.maxBandwidth) sink = new RateLimitedSink(sink, options.maxBandwidth);
+  const save = new SaveSession(hv, domid, sink, { live: true, ...options });
+  try {
+    if (replies) await expectMessage(replies, MIGRATE_RECEIVER_BANNER, "banner");
+    await save.run();
+    let downtimeMs: number | undefined;
+    if (replies) {
+      await expectMessage(replies, MIGRATE_RECEIVER_READY, "ready message");
+      await sink.write(MIGRATE_PERMISSION_TO_GO);
+      await expectMessage(replies, MIGRATE_REPORT, "report");
+      const rc = (await replies.readExact(1, "report result"))[0];
+      downtimeMs = performance.now() - (save.pausedAt ?? performance.now());
+      if (rc !== 0) {
+        throw new MigrateProtocolError(`the receiver failed to resume the domain (result ${rc})`);
+      }
+    }
+    await channel.commit();
+    if (!options.keepSource) save.domain.destroy();
+    return { ...save.stats, downtimeMs, protocol };
+  } catch (e) {
+    save.abort(e instanceof Error ? e.message : String(e));
+    await channel.abort();
+    throw e;
+  }
+}
+
+/** Options for {@linkcode receiveDomain}. */
+export type ReceiveOptions = Omit<RestoreOptions, "unpause">;
+
+/**
+ * The receiving end: greets, restores the stream into a new domain, waits
+ * for permission to go, unpauses it and reports.  Without a reply path (a
+ * file), it just restores and unpauses.
+ */
+export async function receiveDomain(
+  hv: Hypervisor,
+  channel: ReceiveChannel,
+  options: ReceiveOptions = {},
+): Promise<RestoreResult> {
+  const replies: ByteSink | undefined = channel.replies;
+  if (replies) await replies.write(MIGRATE_RECEIVER_BANNER);
+  const result = await restoreStream(hv, channel.source, {
+    ...options,
+    format: "xl",
+    unpause: !replies,
+  });
+  if (replies) {
+    await replies.write(MIGRATE_RECEIVER_READY);
+    try {
+      await expectMessage(result.reader, MIGRATE_PERMISSION_TO_GO, "permission to go");
+    } catch (e) {
+      hv.domain(result.domid).destroy();
+      throw e;
+    }
+    hv.domain(result.domid).unpause();
+    await replies.write(new Uint8Array([...MIGRATE_REPORT, 0]));
+  }
+  return result;
+}

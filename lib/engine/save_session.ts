@@ -1,0 +1,548 @@
+/**
+ * Saving a running HVM/PVH domain, live or not, as Xen 4.17's libxc does —
+ * as a state machine the CLI runs to completion and the REPL steps through:
+ *
+ * 1. {@linkcode SaveSession.start}: stream headers, static data (CPUID and
+ *    MSR policy, STATIC_DATA_END); live: log-dirty on and a first pass over
+ *    every pfn; non-live: pause first, then that pass.
+ * 2. {@linkcode SaveSession.step} (live): one precopy iteration — send the
+ *    pages the last CLEAN reported, then CLEAN again.
+ * 3. {@linkcode SaveSession.finish}: stop-and-copy — pause, final CLEAN,
+ *    send what is dirty, then X86_TSC_INFO, HVM_CONTEXT, HVM_PARAMS and END
+ *    (Xen 4.17's order), and the libxl END.
+ * 4. {@linkcode SaveSession.abort} at any point: log-dirty off, the guest
+ *    unpaused (unless it was paused before), nothing more written.
+ *
+ * A {@linkcode PrecopyPolicy} decides between steps; {@linkcode SaveSession.run}
+ * does the whole loop.
+ *
+ * @module
+ */
+
+import type { ByteSink } from "../io/byte_sink.ts";
+import { BufferedWriter } from "../io/buffered_writer.ts";
+import { PAGE_SIZE, REC_TYPE } from "../libxc/constants.ts";
+import { encodeLibxcRecord, type HvmParam } from "../libxc/records.ts";
+import type { Domain } from "../xen/domain.ts";
+import type { Hypervisor } from "../xen/hypervisor.ts";
+import { bitmapBytes } from "../xen/log_dirty.ts";
+import {
+  HVM_PARAM_ACPI_IOPORTS_LOCATION,
+  HVM_PARAM_BUFIOREQ_PFN,
+  HVM_PARAM_CONSOLE_PFN,
+  HVM_PARAM_IDENT_PT,
+  HVM_PARAM_IOREQ_PFN,
+  HVM_PARAM_IOREQ_SERVER_PFN,
+  HVM_PARAM_MCA_CAP,
+  HVM_PARAM_MONITOR_RING_PFN,
+  HVM_PARAM_NR_IOREQ_SERVER_PAGES,
+  HVM_PARAM_PAGING_RING_PFN,
+  HVM_PARAM_SHARING_RING_PFN,
+  HVM_PARAM_STORE_PFN,
+  HVM_PARAM_VIRIDIAN,
+  HVM_PARAM_VM86_TSS_SIZED,
+  HVM_PARAM_VM_GENERATION_ID_ADDR,
+  HVM_PARAM_X87_FIP_WIDTH,
+} from "../xen/constants.ts";
+import { domainConfig } from "./domain_config.ts";
+import { PageSender } from "./page_sender.ts";
+import {
+  type IterationStats,
+  type PolicyDecision,
+  type PrecopyPolicy,
+  type PrecopyStats,
+  xenPolicy,
+} from "./policy.ts";
+import {
+  type EmulatorState,
+  libxcEnd,
+  libxcHeaders,
+  type SaveFormat,
+  streamEpilogue,
+  streamPrologue,
+} from "./stream_layers.ts";
+
+/** The HVM params Xen 4.17 saves (`write_hvm_params`), in its order; zero values are skipped. */
+export const SAVED_HVM_PARAMS: readonly number[] = [
+  HVM_PARAM_STORE_PFN,
+  HVM_PARAM_IOREQ_PFN,
+  HVM_PARAM_BUFIOREQ_PFN,
+  HVM_PARAM_PAGING_RING_PFN,
+  HVM_PARAM_MONITOR_RING_PFN,
+  HVM_PARAM_SHARING_RING_PFN,
+  HVM_PARAM_VM86_TSS_SIZED,
+  HVM_PARAM_CONSOLE_PFN,
+  HVM_PARAM_ACPI_IOPORTS_LOCATION,
+  HVM_PARAM_VIRIDIAN,
+  HVM_PARAM_IDENT_PT,
+  HVM_PARAM_VM_GENERATION_ID_ADDR,
+  HVM_PARAM_IOREQ_SERVER_PFN,
+  HVM_PARAM_NR_IOREQ_SERVER_PAGES,
+  HVM_PARAM_X87_FIP_WIDTH,
+  HVM_PARAM_MCA_CAP,
+];
+
+/** Bytes on the wire per page sent: the page and its pfn entry. */
+export const PAGE_WIRE_BYTES = PAGE_SIZE + 8;
+
+/** Where a save is. */
+export type SavePhase = "new" | "precopy" | "stopped" | "done" | "aborted";
+
+/** The stop-and-copy phase. */
+export interface DowntimeStats {
+  /** Pages sent with the guest paused. */
+  pages: number;
+  /** Bytes written with the guest paused (pages, tail records, END). */
+  bytes: number;
+  /** From pause to the last byte handed to the transport, ms. */
+  ms: number;
+}
+
+/** Everything a save measured. */
+export interface SaveStats {
+  /** Domain saved. */
+  domid: number;
+  /** Live save? */
+  live: boolean;
+  /** Policy name. */
+  policy: string;
+  /** Pages in the guest's physmap. */
+  p2mSize: number;
+  /** Live iterations; iteration 0 is the first pass over all memory. */
+  iterations: IterationStats[];
+  /** The stop-and-copy phase, once done. */
+  downtime?: DowntimeStats;
+  /** Pages sent, all phases. */
+  totalPages: number;
+  /** Bytes written, whole stream. */
+  totalBytes: number;
+  /** Wall time, ms. */
+  wallMs: number;
+  /** Why precopy ended (the policy's explanation), if live. */
+  stopReason?: string;
+}
+
+/** Options for a save. */
+export interface SaveOptions {
+  /** Live (precopy with log-dirty) or not (pause first). */
+  live?: boolean;
+  /** Precopy policy (default: Xen's). */
+  policy?: PrecopyPolicy;
+  /** Outer layers to write (default `xl`). */
+  format?: SaveFormat;
+  /** Domain configuration for the xl header (JSON). */
+  config?: string;
+  /** Emulator records for the libxl layer. */
+  emulator?: EmulatorState;
+  /** Aborts between batches when signalled. */
+  signal?: AbortSignal;
+  /** Called after each record of page data and each phase change. */
+  onProgress?: (p: SaveProgress) => void;
+}
+
+/** A progress report. */
+export interface SaveProgress {
+  /** Phase. */
+  phase: SavePhase;
+  /** Current iteration (0 = first pass). */
+  iteration: number;
+  /** Pages sent in this iteration so far. */
+  pagesSent: number;
+  /** Pages this iteration has to send. */
+  pagesToSend: number;
+  /** Bytes sent, whole stream. */
+  totalBytes: number;
+  /** ms since the iteration began. */
+  iterationMs: number;
+  /** The last CLEAN's dirty count. */
+  dirtyCount: number;
+}
+
+/** Thrown when a save is aborted (by policy, signal or caller); names the phase. */
+export class SaveAbortedError extends Error {
+  /** The phase it was in. */
+  readonly phase: SavePhase;
+  /** Creates the error. */
+  constructor(phase: SavePhase, reason: string) {
+    super(`save aborted during ${phase}: ${reason}`);
+    this.name = "SaveAbortedError";
+    this.phase = phase;
+  }
+}
+
+/**
+ * One save of one domain.
+ *
+ * @example Save a simulated guest, non-live, into memory
+ * ```ts
+ * import { openHypervisor } from "../xen/open.ts";
+ * import { memorySink } from "../io/byte_sink.ts";
+ * import { SaveSession } from "./save_session.ts";
+ * using session = await openHypervisor({ sim: "mem=64M" });
+ * const out = memorySink();
+ * const save = new SaveSession(session.hv, session.domid!, out, { live: false, format: "libxc" });
+ * const stats = await save.run();
+ * console.assert(stats.totalBytes === out.bytes().length && stats.downtime !== undefined);
+ * ```
+ */
+export class SaveSession {
+  #domain: Domain;
+  #out: BufferedWriter;
+  #options: SaveOptions;
+  #policy: PrecopyPolicy;
+  #phase: SavePhase = "new";
+  #p2mSize = 0;
+  #bitmap = new Uint8Array(0);
+  #dirty = 0;
+  #iterations: IterationStats[] = [];
+  #downtime?: DowntimeStats;
+  #started = 0;
+  #wasPaused = false;
+  #pausedByUs = false;
+  #pausedAt?: number;
+  #stopReason?: string;
+  #sender: PageSender;
+  #records: { type: string; bytes: number; offset: number }[] = [];
+
+  /** Prepares to save domain `domid` into `sink`. */
+  constructor(hv: Hypervisor, domid: number, sink: ByteSink, options: SaveOptions = {}) {
+    this.#domain = hv.domain(domid);
+    this.#out = new BufferedWriter(sink);
+    this.#options = options;
+    this.#policy = options.policy ?? xenPolicy;
+    this.#sender = new PageSender(this.#domain, hv.foreignMemory, this.#out);
+  }
+
+  /** Current phase. */
+  get phase(): SavePhase {
+    return this.#phase;
+  }
+
+  /** The domain being saved. */
+  get domain(): Domain {
+    return this.#domain;
+  }
+
+  /** The policy in force. */
+  get policy(): PrecopyPolicy {
+    return this.#policy;
+  }
+
+  /** Switches the policy (the REPL's `policy` command). */
+  set policy(p: PrecopyPolicy) {
+    this.#policy = p;
+  }
+
+  /** The dirty bitmap of the last CLEAN: the pages the next step sends (bit i = pfn i). */
+  get dirtyBitmap(): Uint8Array {
+    return this.#bitmap;
+  }
+
+  /** Pages in the physmap. */
+  get p2mSize(): number {
+    return this.#p2mSize;
+  }
+
+  /** The last records written (type and size), newest last, at most 64. */
+  get recentRecords(): readonly { type: string; bytes: number; offset: number }[] {
+    return this.#records;
+  }
+
+  /** What the policy sees now. */
+  precopyStats(): PrecopyStats {
+    return {
+      iteration: this.#iterations.length,
+      dirtyCount: this.#dirty,
+      p2mSize: this.#p2mSize,
+      totalPagesSent: this.#iterations.reduce((n, i) => n + i.pagesSent, 0),
+      history: this.#iterations,
+      pageWireBytes: PAGE_WIRE_BYTES,
+    };
+  }
+
+  /** What `policy` (default: the session's) would decide now, and why. */
+  decide(policy: PrecopyPolicy = this.#policy): { decision: PolicyDecision; why: string } {
+    const s = this.precopyStats();
+    const decision = policy.decide(s);
+    return { decision, why: policy.explain?.(s) ?? `${policy.name}: ${decision}` };
+  }
+
+  /** Statistics so far. */
+  get stats(): SaveStats {
+    return {
+      domid: this.#domain.domid,
+      live: this.#options.live ?? true,
+      policy: this.#policy.name,
+      p2mSize: this.#p2mSize,
+      iterations: [...this.#iterations],
+      downtime: this.#downtime,
+      totalPages: this.#iterations.reduce((n, i) => n + i.pagesSent, 0) +
+        (this.#downtime?.pages ?? 0),
+      totalBytes: this.#out.bytesWritten,
+      wallMs: this.#started ? performance.now() - this.#started : 0,
+      stopReason: this.#stopReason,
+    };
+  }
+
+  #expect(...phases: SavePhase[]): void {
+    if (!phases.includes(this.#phase)) {
+      throw new Error(`cannot do that in phase '${this.#phase}' (needs ${phases.join(" or ")})`);
+    }
+  }
+
+  #checkSignal(): void {
+    if (this.#options.signal?.aborted) {
+      throw new SaveAbortedError(this.#phase, String(this.#options.signal.reason ?? "interrupted"));
+    }
+  }
+
+  async #record(type: string, bytes: Uint8Array): Promise<void> {
+    this.#records.push({ type, bytes: bytes.length, offset: this.#out.bytesWritten });
+    if (this.#records.length > 64) this.#records.shift();
+    await this.#out.write(bytes);
+  }
+
+  /** Sends a set of pages as one iteration and records its statistics. */
+  async #pass(send: () => Promise<unknown>, toSend: number): Promise<IterationStats> {
+    const t0 = performance.now();
+    const before = { ...this.#sender.counts };
+    const iteration = this.#iterations.length;
+    this.#sender.onRecord = (c) => {
+      this.#checkSignal();
+      this.#options.onProgress?.({
+        phase: this.#phase,
+        iteration,
+        pagesSent: c.pfns - before.pfns,
+        pagesToSend: toSend,
+        totalBytes: this.#out.bytesWritten,
+        iterationMs: performance.now() - t0,
+        dirtyCount: this.#dirty,
+      });
+      this.#records.push({
+        type: "PAGE_DATA",
+        bytes: c.bytes - before.bytes,
+        offset: this.#out.bytesWritten,
+      });
+      if (this.#records.length > 64) this.#records.shift();
+    };
+    await send();
+    await this.#out.flush();
+    const c = this.#sender.counts;
+    return {
+      iteration,
+      pagesSent: c.pages - before.pages,
+      bytesSent: c.bytes - before.bytes,
+      durationMs: performance.now() - t0,
+      dirtyCount: 0,
+    };
+  }
+
+  /** Headers, static data, log-dirty on (live) or pause (non-live), and the first pass. */
+  async start(): Promise<IterationStats> {
+    this.#expect("new");
+    this.#started = performance.now();
+    const info = this.#domain.info();
+    if (!info.hvm) {
+      throw new Error(`domain ${info.domid} is PV: xenmig saves HVM and PVH guests only`);
+    }
+    this.#wasPaused = info.paused;
+    this.#p2mSize = this.#domain.maxGpfn() + 1;
+    this.#bitmap = new Uint8Array(Math.ceil(bitmapBytes(this.#p2mSize) / 8) * 8);
+    const live = this.#options.live ?? true;
+    const format = this.#options.format ?? "xl";
+    await this.#record(
+      "prologue",
+      streamPrologue(format, this.#options.config ?? domainConfig(info)),
+    );
+    await this.#record("image+domain headers", libxcHeaders());
+    const policy = this.#domain.cpuPolicy();
+    await this.#record(
+      "X86_CPUID_POLICY",
+      encodeLibxcRecord({ type: REC_TYPE.X86_CPUID_POLICY, leaves: policy.leaves }),
+    );
+    await this.#record(
+      "X86_MSR_POLICY",
+      encodeLibxcRecord({ type: REC_TYPE.X86_MSR_POLICY, msrs: policy.msrs }),
+    );
+    await this.#record("STATIC_DATA_END", encodeLibxcRecord({ type: REC_TYPE.STATIC_DATA_END }));
+    this.#phase = "precopy";
+    if (live) {
+      this.#domain.logDirty.enable();
+    } else {
+      this.#pause();
+    }
+    const first = await this.#pass(() => this.#sender.addRange(this.#p2mSize), this.#p2mSize);
+    if (live) {
+      first.dirtyCount = this.#clean(false);
+    } else {
+      this.#phase = "stopped";
+    }
+    this.#iterations.push(first);
+    return first;
+  }
+
+  /** One precopy iteration: send what the last CLEAN reported, then CLEAN. */
+  async step(): Promise<IterationStats> {
+    this.#expect("precopy");
+    if (!(this.#options.live ?? true)) throw new Error("a non-live save has no precopy iterations");
+    const bitmap = this.#bitmap.slice();
+    const it = await this.#pass(() => this.#sender.addBitmap(bitmap, this.#p2mSize), this.#dirty);
+    it.dirtyCount = this.#clean(false);
+    this.#iterations.push(it);
+    return it;
+  }
+
+  /** CLEAN into the held bitmap (or, for `final`, OR into it); returns the dirty count. */
+  #clean(final: boolean): number {
+    const ld = this.#domain.logDirty;
+    if (!final) {
+      const s = ld.clean(this.#bitmap, this.#p2mSize);
+      this.#dirty = s.dirtyCount;
+      return s.dirtyCount;
+    }
+    const extra = new Uint8Array(this.#bitmap.length);
+    ld.clean(extra, this.#p2mSize, { final: true });
+    let n = 0;
+    for (let i = 0; i < extra.length; i++) {
+      const b = this.#bitmap[i] | extra[i];
+      this.#bitmap[i] = b;
+      n += POPCOUNT[b];
+    }
+    this.#dirty = n;
+    return n;
+  }
+
+  #pause(): void {
+    if (this.#pausedByUs) return;
+    this.#domain.pause();
+    this.#pausedByUs = true;
+    this.#pausedAt = performance.now();
+  }
+
+  /** When this session paused the guest (`performance.now()`), if it has. */
+  get pausedAt(): number | undefined {
+    return this.#pausedAt;
+  }
+
+  /** Stop-and-copy: pause, final dirty set, tail records, END. */
+  async finish(): Promise<SaveStats> {
+    this.#expect("precopy", "stopped");
+    const t0 = performance.now();
+    const bytes0 = this.#out.bytesWritten;
+    let pages = 0;
+    if (this.#phase === "precopy") {
+      this.#pause();
+      this.#phase = "stopped";
+      this.#clean(true);
+      const bitmap = this.#bitmap.slice();
+      await this.#pass(() => this.#sender.addBitmap(bitmap, this.#p2mSize), this.#dirty).then(
+        (it) => {
+          pages = it.pagesSent;
+        },
+      );
+    }
+    const tsc = this.#domain.tscInfo();
+    await this.#record(
+      "X86_TSC_INFO",
+      encodeLibxcRecord({
+        type: REC_TYPE.X86_TSC_INFO,
+        mode: tsc.mode,
+        khz: tsc.gtscKhz,
+        nsec: tsc.elapsedNsec,
+        incarnation: tsc.incarnation,
+        reserved: 0,
+      }),
+    );
+    await this.#record(
+      "HVM_CONTEXT",
+      encodeLibxcRecord({ type: REC_TYPE.HVM_CONTEXT, data: this.#domain.hvmContext() }),
+    );
+    const params: HvmParam[] = [];
+    for (const index of SAVED_HVM_PARAMS) {
+      const value = this.#domain.hvmParam(index);
+      if (value !== 0n) params.push({ index: BigInt(index), value });
+    }
+    if (params.length) {
+      await this.#record(
+        "HVM_PARAMS",
+        encodeLibxcRecord({ type: REC_TYPE.HVM_PARAMS, reserved: 0, params }),
+      );
+    }
+    await this.#record("END", libxcEnd());
+    await this.#record(
+      "libxl epilogue",
+      streamEpilogue(this.#options.format ?? "xl", this.#options.emulator),
+    );
+    await this.#out.flush();
+    if (this.#domain.logDirty.enabled) this.#domain.logDirty.off();
+    this.#downtime = { pages, bytes: this.#out.bytesWritten - bytes0, ms: performance.now() - t0 };
+    this.#phase = "done";
+    this.#options.onProgress?.({
+      phase: "done",
+      iteration: this.#iterations.length,
+      pagesSent: pages,
+      pagesToSend: pages,
+      totalBytes: this.#out.bytesWritten,
+      iterationMs: this.#downtime.ms,
+      dirtyCount: 0,
+    });
+    return this.stats;
+  }
+
+  /**
+   * Gives up: log-dirty off and the guest unpaused if this session paused it.
+   * Safe to call in any phase and more than once.
+   */
+  abort(reason = "aborted"): void {
+    if (this.#phase === "aborted") return;
+    this.#stopReason ??= reason;
+    this.#phase = "aborted";
+    try {
+      if (this.#domain.logDirty.enabled) this.#domain.logDirty.off();
+    } finally {
+      if (this.#pausedByUs && !this.#wasPaused) {
+        this.#domain.unpause();
+      }
+      this.#pausedByUs = false;
+    }
+  }
+
+  /**
+   * Releases the guest after a completed save that should keep running
+   * (`xl save -c` style): unpauses it if this session paused it.
+   */
+  resumeSource(): void {
+    if (this.#pausedByUs && !this.#wasPaused) this.#domain.unpause();
+    this.#pausedByUs = false;
+  }
+
+  /** Runs the whole save under the policy; aborts (and rethrows) on any error. */
+  async run(): Promise<SaveStats> {
+    try {
+      await this.start();
+      while (this.#phase === "precopy") {
+        this.#checkSignal();
+        const { decision, why } = this.decide();
+        if (decision === "continue") {
+          await this.step();
+          continue;
+        }
+        this.#stopReason = why;
+        if (decision === "abort") {
+          throw new SaveAbortedError("precopy", `policy ${this.#policy.name}: ${why}`);
+        }
+        break;
+      }
+      return await this.finish();
+    } catch (e) {
+      this.abort(e instanceof Error ? e.message : String(e));
+      throw e;
+    }
+  }
+}
+
+const POPCOUNT = new Uint8Array(256).map((_, i) => {
+  let n = 0;
+  for (let b = i; b; b &= b - 1) n++;
+  return n;
+});
