@@ -96,6 +96,7 @@ export class StreamReader {
    * the next call); fewer if the input ends first.
    */
   async peek(n: number): Promise<Uint8Array> {
+    if (n > this.#maxBytes) this.#overLimit(n, "");
     try {
       if (this.#end - this.#start < n) await this.#fill(n, "");
     } catch (e) {
