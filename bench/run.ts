@@ -9,12 +9,14 @@
 import { fileURLToPath as fromFileUrl } from "node:url";
 
 const dir = fromFileUrl(new URL("./", import.meta.url));
-const names = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith("_bench.ts")).sort();
+const names = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith("_bench.ts"))
+  .sort();
 let failed = 0;
 for (const name of names) {
   if (Deno.args.length && !Deno.args.some((a) => name.includes(a))) continue;
   console.log(`\n=== ${name} ===`);
-  const status = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", `${dir}${name}`] }).spawn().status;
+  const status = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", `${dir}${name}`] })
+    .spawn().status;
   if (!status.success) failed++;
 }
 Deno.exit(failed ? 1 : 0);

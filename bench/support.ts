@@ -52,7 +52,9 @@ export async function best(n: number, cmd: string, env: Record<string, string> =
 /** Formats rows as an aligned text table (first row is the header). */
 export function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ")).join("\n");
+  return rows.map((r) =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ")
+  ).join("\n");
 }
 
 /** Single-quotes `s` for sh. */

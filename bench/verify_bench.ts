@@ -14,7 +14,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { writeSampleStream } from "../cli/demo.ts";
+import { writeSampleStream } from "./sample_stream.ts";
 import { xenReference } from "../tests/support/xen_packages.ts";
 import { best, sh, table } from "./support.ts";
 
@@ -68,9 +68,17 @@ if (python) await row("xen", "pipe", `cat ${sh(big)} | ${python} 2>/dev/null`);
 await row("xenmig", "pipe", `cat ${sh(big)} | ${ours}`);
 await row("xenmig --strict", "pipe", `cat ${sh(big)} | ${ours} --strict -q`);
 
-console.log(`verify-stream-v2 on a ${(size / 2 ** 30).toFixed(2)} GiB xl stream (1024-page PAGE_DATA), best of ${N}`);
+console.log(
+  `verify-stream-v2 on a ${
+    (size / 2 ** 30).toFixed(2)
+  } GiB xl stream (1024-page PAGE_DATA), best of ${N}`,
+);
 console.log(table(rows));
-if (python) console.log("(Xen's script fails on a pipe under Python 3: it takes a short read for truncation; exit 1)");
+if (python) {
+  console.log(
+    "(Xen's script fails on a pipe under Python 3: it takes a short read for truncation; exit 1)",
+  );
+}
 
 const rss256 = await best(1, `${ours} --strict -q -i ${sh(small)}`);
 const rss2g = await best(1, `${ours} --strict -q -i ${sh(big)}`);

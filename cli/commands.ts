@@ -5,7 +5,12 @@
  */
 
 import { demoCommand } from "./demo.ts";
+import { migrateCommand } from "./migrate.ts";
+import { receiveCommand } from "./receive.ts";
+import { restoreCommand } from "./restore.ts";
+import { saveCommand } from "./save.ts";
 import { verifyCommand } from "./verify.ts";
+import { xenCommand } from "./xen.ts";
 
 /** One subcommand. */
 export interface Command {
@@ -19,14 +24,31 @@ export interface Command {
 
 /** Every subcommand, in help order. */
 export const COMMANDS: readonly Command[] = [
+  { name: "save", summary: "Save a domain to a file (live with --live)", run: saveCommand },
+  { name: "restore", summary: "Restore a saved domain", run: restoreCommand },
+  {
+    name: "migrate",
+    summary: "Live-migrate a domain to a file, fd, TCP receiver or command",
+    run: migrateCommand,
+  },
+  {
+    name: "receive",
+    summary: "Receive a migrating domain (xl migrate protocol)",
+    run: receiveCommand,
+  },
   {
     name: "verify",
     summary: "Verify a migration stream (drop-in for verify-stream-v2, plus --strict and --json)",
     run: (args) => verifyCommand(args, "xenmig verify"),
   },
   {
+    name: "xen",
+    summary: "List, inspect, pause domains and probe log-dirty through libxenctrl",
+    run: xenCommand,
+  },
+  {
     name: "demo",
-    summary: "Write a sample HVM stream and verify it (what 'deno task start' runs)",
+    summary: "Live-migrate a simulated guest under load and prove its memory (deno task start)",
     run: demoCommand,
   },
 ];

@@ -48,6 +48,23 @@ import type { CpuidLeaf, MsrEntry } from "../xen/types.ts";
 const MMIO_HOLE_PAGES = 0x40000;
 /** pfns always allowed: the first 4 GiB (special pages sit just below it). */
 const LOW_PFN_SPACE = 0x100000;
+/** Slack libxl adds to a domain's maximum memory (`LIBXL_MAXMEM_CONSTANT`, KiB). */
+export const LIBXL_MAXMEM_CONSTANT = 1024;
+
+/** A hypervisor call failed while a record was being applied: says which record. */
+export class RestoreError extends Error {
+  /** Offset of the record being applied. */
+  readonly offset: number;
+  /** The record, e.g. "libxc record 12 (PAGE_DATA)". */
+  readonly where: string;
+  /** Wraps `cause`. */
+  constructor(cause: Error, offset: number, where: string) {
+    super(`${cause.message} (while restoring ${where}, offset ${offset})`, { cause });
+    this.name = "RestoreError";
+    this.offset = offset;
+    this.where = where;
+  }
+}
 
 /** Options for {@linkcode restoreStream}. */
 export interface RestoreOptions {
@@ -167,6 +184,7 @@ export async function restoreStream(
   const populated = new PfnTracker(1 << 24);
   let pages = 0, pageRecords = 0;
   let skipLibxcBody = false;
+  let current: { offset: number; where: string } | undefined;
 
   const create = (): Domain => {
     const shape = { ...shapeFromConfig(config), ...definedOnly(options) };
@@ -177,7 +195,7 @@ export async function restoreStream(
     const d = hv.createDomain({ maxVcpus: vcpus, flags: XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap });
     try {
       d.setMaxVcpus(vcpus);
-      d.setMaxMem(maxMemKib);
+      d.setMaxMem(maxMemKib + LIBXL_MAXMEM_CONSTANT);
     } catch (e) {
       d.destroy();
       throw e;
@@ -278,6 +296,7 @@ export async function restoreStream(
         case "record": {
           if (skipLibxcBody) break;
           const where = describeRecord(ev.layer, ev.index, ev.type);
+          current = { offset: ev.offset, where };
           const at = { info: noInfo, offset: ev.offset, where, version };
           if (ev.padding.some((b) => b !== 0)) {
             throw new StreamError("Padding containing non0 bytes found", ev.offset, where);
@@ -353,7 +372,6 @@ export async function restoreStream(
     }
     if (!domain) throw new StreamError("stream has no libxc image", reader.offset, "end of stream");
     if (options.unpause) domain.unpause();
-    for (const w of warnings) log(`warning: ${w.message} (offset ${w.offset})`);
     return {
       domid: domain.domid,
       pages,
@@ -371,7 +389,8 @@ export async function restoreStream(
     } catch {
       // Report the original failure, not the cleanup's.
     }
-    throw e;
+    if (e instanceof StreamError || !(e instanceof Error) || !current) throw e;
+    throw new RestoreError(e, current.offset, current.where);
   }
 }
 

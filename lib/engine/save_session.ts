@@ -200,6 +200,7 @@ export class SaveSession {
   #wasPaused = false;
   #pausedByUs = false;
   #pausedAt?: number;
+  #abortedIn?: SavePhase;
   #stopReason?: string;
   #sender: PageSender;
   #records: { type: string; bytes: number; offset: number }[] = [];
@@ -216,6 +217,11 @@ export class SaveSession {
   /** Current phase. */
   get phase(): SavePhase {
     return this.#phase;
+  }
+
+  /** The phase the session was in when it was aborted. */
+  get abortedIn(): SavePhase | undefined {
+    return this.#abortedIn;
   }
 
   /** The domain being saved. */
@@ -496,6 +502,7 @@ export class SaveSession {
   abort(reason = "aborted"): void {
     if (this.#phase === "aborted") return;
     this.#stopReason ??= reason;
+    this.#abortedIn = this.#phase;
     this.#phase = "aborted";
     try {
       if (this.#domain.logDirty.enabled) this.#domain.logDirty.off();

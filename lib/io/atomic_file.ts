@@ -8,37 +8,18 @@
  */
 
 import { dirname, join } from "node:path";
+import { onInterrupt } from "../interrupts.ts";
 import type { ByteSink } from "./byte_sink.ts";
 
-const live = new Set<string>();
-let hooked = false;
-
-function removeLiveTemps(): void {
-  for (const p of live) {
-    try {
-      Deno.removeSync(p);
-    } catch {
-      // Gone already.
-    }
+/**
+ * Removes a temporary file now; used when the process is interrupted.
+ */
+function removeSync(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // Gone already.
   }
-  live.clear();
-}
-
-/** Installs (once) handlers that remove live temporary files on SIGINT / SIGTERM. */
-function hookSignals(): void {
-  if (hooked) return;
-  hooked = true;
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    try {
-      Deno.addSignalListener(sig, () => {
-        removeLiveTemps();
-        Deno.exit(sig === "SIGINT" ? 130 : 143);
-      });
-    } catch {
-      // Signals unsupported here (e.g. in a worker): rely on abort().
-    }
-  }
-  globalThis.addEventListener("unload", removeLiveTemps);
 }
 
 /**
@@ -65,23 +46,31 @@ export class AtomicFile implements ByteSink {
   #temp: string;
   #target: string;
   #done = false;
+  #unregister: () => void;
 
   private constructor(file: Deno.FsFile, temp: string, target: string) {
     this.#file = file;
     this.#temp = temp;
     this.#target = target;
+    this.#unregister = onInterrupt(() => removeSync(temp));
   }
 
   /** Starts writing `target` (through a temporary file in the same directory). */
   static async create(target: string): Promise<AtomicFile> {
-    hookSignals();
     const base = target.split("/").pop() ?? "out";
     const temp = join(
       dirname(target),
       `.${base}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`,
     );
-    const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
-    live.add(temp);
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
+    } catch (e) {
+      throw new Error(
+        `cannot create ${target}: ${(e as Error).message.replace(/ \(os error \d+\).*$/, "")}`,
+        { cause: e },
+      );
+    }
     return new AtomicFile(file, temp, target);
   }
 
@@ -108,7 +97,7 @@ export class AtomicFile implements ByteSink {
       await this.#file.sync();
       this.#file.close();
       await Deno.rename(this.#temp, this.#target);
-      live.delete(this.#temp);
+      this.#unregister();
     } catch (e) {
       await this.#discard();
       throw e;
@@ -133,11 +122,7 @@ export class AtomicFile implements ByteSink {
   }
 
   async #discard(): Promise<void> {
-    try {
-      await Deno.remove(this.#temp);
-    } catch {
-      // Gone already.
-    }
-    live.delete(this.#temp);
+    removeSync(this.#temp);
+    this.#unregister();
   }
 }

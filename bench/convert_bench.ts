@@ -1,0 +1,155 @@
+/**
+ * Benchmark for issue 3: convert a generated legacy image of >= 1 GiB (a
+ * 64-bit HVM guest, 1024-page batches) to libxl with xenmig's
+ * `convert-legacy-stream`, with Xen 4.17's Python script, and copy the same
+ * bytes with `cp` — in one run, file to file and pipe to pipe — and report
+ * throughput, ratios and peak RSS.  Outputs of both converters are compared
+ * (SHA-256) so the numbers are for identical work.
+ *
+ * Targets: >= 2x Xen's script and >= 0.7x `cp`.
+ *
+ * Run: `deno run -A bench/convert_bench.ts [GiB]` (default 1).
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { BufferedWriter } from "../lib/io/buffered_writer.ts";
+import { writerSink } from "../lib/io/byte_sink.ts";
+import { xenReference } from "../tests/support/xen_packages.ts";
+import {
+  hvmContext,
+  LegacyImageBuilder,
+  pattern,
+  physmapToolstack,
+} from "../tests/legacy/legacy_builder.ts";
+import { best, measure, type Run, sh, table } from "./support.ts";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+const dir = join(root, ".cache", "bench");
+await Deno.mkdir(dir, { recursive: true });
+
+const gib = Number(Deno.args[0] ?? "1");
+const BATCH = 1024;
+const batches = Math.ceil((gib * 2 ** 30) / (BATCH * 4096));
+
+/** Writes a 64-bit HVM legacy image of `batches` full batches (streamed, not held in memory). */
+async function writeImage(path: string): Promise<void> {
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  const out = new BufferedWriter(writerSink(file), 8 << 20);
+  const head = new LegacyImageBuilder(64).p2mSize(batches * BATCH).vcpuInfo(1, [0, 1])
+    .hvmParam(-3, 0xfeffcn).hvmParam(-8, 0xfeffbn).tscInfo(0, 123456789n, 2400000, 1)
+    .toolstack(physmapToolstack(64, [{
+      phys: 0xf0000000n,
+      start: 0xf0000000n,
+      size: 0x800000n,
+      name: new TextEncoder().encode("vga.vram\0"),
+    }]));
+  await out.write(head.build());
+  const pages = new Uint8Array(BATCH * 4096);
+  for (let at = 0; at < pages.length; at += 65536) {
+    crypto.getRandomValues(pages.subarray(at, at + 65536));
+  }
+  const words = new Uint8Array(4 + BATCH * 8);
+  const v = new DataView(words.buffer);
+  const pv = new DataView(pages.buffer);
+  v.setInt32(0, BATCH, true);
+  for (let b = 0; b < batches; b++) {
+    for (let i = 0; i < BATCH; i++) {
+      const pfn = b * BATCH + i;
+      v.setBigUint64(4 + i * 8, BigInt(pfn), true);
+      pv.setUint32(i * 4096, pfn, true); // Pages differ from batch to batch.
+    }
+    await out.write(words);
+    await out.write(pages);
+  }
+  const tail = new LegacyImageBuilder(64).end()
+    .hvmTail({ ioreq: 0xfeff1n, bufioreq: 0xfeff2n, store: 0xfeffdn, context: hvmContext(2) })
+    .qemu(pattern(300000));
+  await out.write(tail.build());
+  await out.close();
+}
+
+async function sha256(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  using f = await Deno.open(path);
+  const buf = new Uint8Array(8 << 20);
+  for (let n; (n = f.readSync(buf)) !== null;) hash.update(buf.subarray(0, n));
+  return hash.digest("hex");
+}
+
+const image = join(dir, `legacy-hvm64-${gib}g.img`);
+if (!existsSync(image)) {
+  console.log(`writing ${image} ...`);
+  await writeImage(image);
+}
+const size = (await Deno.stat(image)).size;
+const outFile = join(dir, "convert-out.bin");
+const deno = sh(Deno.execPath());
+const ours = `${deno} run -A ${sh(join(root, "scripts/convert-legacy-stream.ts"))} -f libxl`;
+const ref = await xenReference();
+const python = typeof ref === "string"
+  ? undefined
+  : `PYTHONPATH=${sh(ref.pythonPath)} python3 ${sh(ref.convertLegacyStream)} -f libxl -w 64 -g hvm`;
+if (!python) console.log(`Xen reference unavailable (${ref}): Xen rows skipped`);
+
+// Same output from both converters, or the comparison means nothing.
+const rm = `rm -f ${sh(outFile)}`;
+await best(1, `${ours} -i ${sh(image)} -o ${sh(outFile)}`);
+const ourHash = await sha256(outFile);
+if (python) {
+  await best(1, `${rm}; ${python} -i ${sh(image)} -o ${sh(outFile)}`);
+  const xenHash = await sha256(outFile);
+  console.log(
+    `outputs ${ourHash === xenHash ? "identical" : "DIFFER"} (sha256 ${ourHash.slice(0, 16)}...)`,
+  );
+  if (ourHash !== xenHash) Deno.exit(1);
+}
+
+const N = Number(Deno.env.get("BENCH_RUNS") ?? "3");
+const rows: string[][] = [["tool", "io", "seconds", "GB/s", "vs cp", "vs Xen", "RSS MiB", "exit"]];
+const results: Record<string, { seconds: number; code: number }> = {};
+async function row(tool: string, io: "file" | "pipe", cmd: string): Promise<void> {
+  let r: Run | undefined;
+  let rss = 0;
+  for (let i = 0; i < N; i++) {
+    // Not timed: remove the previous output and write back dirty pages, so
+    // each run creates its file and pays for nobody else's writeback.
+    if (io === "file") await measure(`${rm}; sync`);
+    const m = await measure(cmd);
+    rss = Math.max(rss, m.maxRssKiB);
+    if (!r || m.seconds < r.seconds) r = m;
+  }
+  const t = r!.seconds;
+  results[`${tool}/${io}`] = { seconds: t, code: r!.code };
+  const cp = results[`cp/${io}`]?.seconds;
+  const xen = results[`xen/${io}`];
+  rows.push([
+    tool,
+    io,
+    t.toFixed(3),
+    (size / t / 1e9).toFixed(2),
+    cp ? (cp / t).toFixed(2) + "x" : "-",
+    xen?.code === 0 && tool !== "xen" ? (xen.seconds / t).toFixed(2) + "x" : "-",
+    (rss / 1024).toFixed(0),
+    String(r!.code),
+  ]);
+}
+
+await best(1, `cat ${sh(image)} >/dev/null`); // Warm the page cache.
+await row("cp", "file", `cp ${sh(image)} ${sh(outFile)}`);
+if (python) await row("xen", "file", `${python} -i ${sh(image)} -o ${sh(outFile)}`);
+await row("xenmig", "file", `${ours} -i ${sh(image)} -o ${sh(outFile)}`);
+await row("cp", "pipe", `cat ${sh(image)} | cp /dev/stdin /dev/stdout | cat >/dev/null`);
+if (python) await row("xen", "pipe", `cat ${sh(image)} | ${python} -i 0 -o 1 | cat >/dev/null`);
+await row("xenmig", "pipe", `cat ${sh(image)} | ${ours} -i 0 -o 1 | cat >/dev/null`);
+await Deno.remove(outFile).catch(() => {});
+
+console.log(
+  `convert-legacy-stream -f libxl on a ${(size / 2 ** 30).toFixed(2)} GiB legacy image ` +
+    `(64-bit HVM, ${batches} batches of ${BATCH} pages), best of ${N}; file runs start after sync`,
+);
+console.log(table(rows));

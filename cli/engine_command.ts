@@ -1,0 +1,126 @@
+/**
+ * What every engine command shares: option parsing with help, one clear
+ * line for any error (never a stack trace), exit codes (0 ok, 1 failure,
+ * 2 usage), and statistics output.
+ *
+ * @module
+ */
+
+import type { SaveStats } from "../lib/engine/save_session.ts";
+import { StreamError } from "../lib/errors.ts";
+import { XenError } from "../lib/xen/errors.ts";
+import { formatHelp, type OptionSpec, parseOptions, UsageError, type Values } from "./options.ts";
+import { writeAllSync } from "./output.ts";
+
+/** A parsed engine command line. */
+export interface Parsed {
+  /** Option values. */
+  values: Values;
+  /** Positional arguments. */
+  positionals: string[];
+}
+
+/**
+ * Parses `args`, prints help or usage errors, runs `body`, and turns any
+ * error into one line on stderr and exit code 1.
+ */
+export async function runEngineCommand(
+  prog: string,
+  usage: string,
+  description: string,
+  specs: Record<string, OptionSpec>,
+  args: string[],
+  body: (p: Parsed) => Promise<number>,
+): Promise<number> {
+  const all = {
+    ...specs,
+    help: { type: "boolean", short: "h", default: false, help: "" } as OptionSpec,
+  };
+  let parsed: Parsed;
+  try {
+    parsed = parseOptions(args, all, true);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    writeAllSync(Deno.stderr, `Usage: ${prog} ${usage}\n\n${prog}: error: ${e.message}\n`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    writeAllSync(Deno.stdout, formatHelp(`${prog} ${usage}`, description, specs));
+    return 0;
+  }
+  try {
+    return await body(parsed);
+  } catch (e) {
+    writeAllSync(Deno.stderr, `${prog}: ${describeError(e)}\n`);
+    return e instanceof RangeError ? 2 : 1;
+  }
+}
+
+/** One line for any error. */
+export function describeError(e: unknown): string {
+  if (e instanceof StreamError) return `stream error: ${e.describe()}`;
+  if (e instanceof XenError) return e.message;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+/** A human summary of save statistics, for stdout. */
+export function formatSaveStats(s: SaveStats & { downtimeMs?: number }): string {
+  const lines = [
+    `domain ${s.domid}: ${s.live ? "live" : "non-live"}, policy ${s.policy}, p2m ${s.p2mSize} pfns`,
+    "iter  pages sent  dirtied during   ms",
+    ...s.iterations.map((i) =>
+      `${String(i.iteration).padStart(4)}  ${String(i.pagesSent).padStart(10)}  ${
+        String(i.dirtyCount).padStart(15)
+      }  ${i.durationMs.toFixed(0).padStart(4)}`
+    ),
+  ];
+  if (s.stopReason) lines.push(`precopy ended: ${s.stopReason}`);
+  if (s.downtime) {
+    lines.push(
+      `stop-and-copy: ${s.downtime.pages} pages, ${s.downtime.bytes} bytes, ${
+        s.downtime.ms.toFixed(1)
+      } ms` +
+        (s.downtimeMs !== undefined
+          ? `; guest paused ${s.downtimeMs.toFixed(1)} ms until the destination ran`
+          : ""),
+    );
+  }
+  lines.push(
+    `total: ${s.totalPages} pages, ${s.totalBytes} bytes in ${(s.wallMs / 1000).toFixed(2)} s`,
+  );
+  return lines.join("\n") + "\n";
+}
+
+/** The statistics as JSON (what `--json` prints). */
+export function statsJson(s: SaveStats & { downtimeMs?: number }): string {
+  return JSON.stringify(
+    {
+      domid: s.domid,
+      live: s.live,
+      policy: s.policy,
+      p2mSize: s.p2mSize,
+      iterations: s.iterations.map((i) => ({
+        iteration: i.iteration,
+        pagesSent: i.pagesSent,
+        pagesDirtied: i.dirtyCount,
+        bytes: i.bytesSent,
+        durationMs: Math.round(i.durationMs * 1000) / 1000,
+      })),
+      stopReason: s.stopReason,
+      downtime: s.downtime && {
+        pages: s.downtime.pages,
+        bytes: s.downtime.bytes,
+        ms: Math.round(s.downtime.ms * 1000) / 1000,
+        guestPausedMs: s.downtimeMs === undefined
+          ? undefined
+          : Math.round(s.downtimeMs * 1000) / 1000,
+      },
+      totalPages: s.totalPages,
+      totalBytes: s.totalBytes,
+      wallMs: Math.round(s.wallMs * 1000) / 1000,
+    },
+    null,
+    2,
+  ) + "\n";
+}

@@ -1,0 +1,63 @@
+/**
+ * `xenmig receive --listen tcp://HOST:PORT` (or `-` for stdin/stdout, the
+ * way `xl migrate` runs `xl migrate-receive`): the receiving end of a
+ * migration, speaking xl's protocol.
+ *
+ * @module
+ */
+
+import { receiveDomain } from "../lib/engine/migrate.ts";
+import { acceptReceiveChannel } from "../lib/engine/transport.ts";
+import { runEngineCommand } from "./engine_command.ts";
+import { BACKEND_OPTIONS, openBackend } from "./hypervisor.ts";
+import { writeAllSync } from "./output.ts";
+
+const SPECS = {
+  ...BACKEND_OPTIONS,
+  listen: {
+    type: "string",
+    default: "-",
+    metavar: "tcp://HOST:PORT|fd:N|-",
+    help: "Where to accept the sender (default -: stdin/stdout, as xl migrate runs its receiver)",
+  },
+  vcpus: { type: "string", metavar: "N", help: "vcpus (default: from the xl config)" },
+  json: {
+    type: "boolean",
+    default: false,
+    help: "Print the result as JSON (on stderr with --listen -)",
+  },
+} as const;
+
+/** Runs `xenmig receive`. */
+export function receiveCommand(args: string[]): Promise<number> {
+  return runEngineCommand(
+    "xenmig receive",
+    "[options]",
+    "Receive a migrating domain and run it.",
+    SPECS,
+    args,
+    async ({ values }) => {
+      using session = await openBackend(values);
+      const listen = values.listen as string;
+      const channel = await acceptReceiveChannel(listen);
+      try {
+        const r = await receiveDomain(session.hv, channel, {
+          vcpus: values.vcpus === undefined ? undefined : Number(values.vcpus),
+          log: (l) => writeAllSync(Deno.stderr, `xenmig receive: ${l}\n`),
+        });
+        // With stdio as the channel, stdout belongs to the protocol.
+        const out = listen === "-" ? Deno.stderr : Deno.stdout;
+        const summary = { domid: r.domid, pages: r.pages, bytes: r.bytes, ms: Math.round(r.ms) };
+        writeAllSync(
+          out,
+          values.json
+            ? JSON.stringify(summary) + "\n"
+            : `received domain ${r.domid}: ${r.pages} pages, ${r.bytes} bytes in ${summary.ms} ms; running\n`,
+        );
+        return 0;
+      } finally {
+        channel.close();
+      }
+    },
+  );
+}
