@@ -36,7 +36,7 @@ export interface MemoryComparison {
  */
 export function compareMemory(hv: Hypervisor, a: number, b: number): MemoryComparison {
   const src = hv.domain(a);
-  const dst = hv.domain(b);
+  hv.domain(b); // throws for an unknown domain before any mapping
   const p2m = src.maxGpfn() + 1;
   const out: MemoryComparison = { pages: 0, mismatches: 0, missing: 0 };
   const batch = new Float64Array(MAX_BATCH_SIZE);

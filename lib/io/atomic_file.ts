@@ -99,7 +99,7 @@ export class AtomicFile implements ByteSink {
       await Deno.rename(this.#temp, this.#target);
       this.#unregister();
     } catch (e) {
-      await this.#discard();
+      this.#discard();
       throw e;
     }
   }
@@ -113,7 +113,7 @@ export class AtomicFile implements ByteSink {
     } catch {
       // Closed already.
     }
-    await this.#discard();
+    this.#discard();
   }
 
   /** As a sink, closing means abort unless committed: success must be explicit. */
@@ -121,7 +121,7 @@ export class AtomicFile implements ByteSink {
     return this.abort();
   }
 
-  async #discard(): Promise<void> {
+  #discard(): void {
     removeSync(this.#temp);
     this.#unregister();
   }
