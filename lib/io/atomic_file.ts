@@ -105,8 +105,8 @@ export class AtomicFile implements ByteSink {
   }
 
   /** Discards everything written; the target is left untouched. */
-  async abort(): Promise<void> {
-    if (this.#done) return;
+  abort(): Promise<void> {
+    if (this.#done) return Promise.resolve();
     this.#done = true;
     try {
       this.#file.close();
@@ -114,6 +114,7 @@ export class AtomicFile implements ByteSink {
       // Closed already.
     }
     this.#discard();
+    return Promise.resolve();
   }
 
   /** As a sink, closing means abort unless committed: success must be explicit. */
