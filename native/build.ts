@@ -73,6 +73,28 @@ function writeIfChanged(path: string, text: string): void {
 let pending: Promise<string> | undefined;
 
 /**
+ * Inside a `deno compile`d xenmig the sources are not on disk for `cc`; the
+ * compile task embeds the built library instead (`--include`), and it is
+ * copied out to the user's cache to be `dlopen`ed.
+ */
+const COMPILED = import.meta.url.includes("/deno-compile-");
+
+async function extractEmbedded(): Promise<string> {
+  const bytes = await Deno.readFile(SIMULATOR_PATH);
+  const hash = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)).slice(0, 8))
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  const cache = join(Deno.env.get("XDG_CACHE_HOME") ?? join(Deno.env.get("HOME") ?? "/tmp", ".cache"), "xenmig");
+  const out = join(cache, `libxenctrl-sim-${hash}.so`);
+  if (!existsSync(out)) {
+    Deno.mkdirSync(cache, { recursive: true });
+    const tmp = `${out}.${Deno.pid}.tmp`;
+    await Deno.writeFile(tmp, bytes, { mode: 0o755 });
+    Deno.renameSync(tmp, out);
+  }
+  return out;
+}
+
+/**
  * Builds the simulator if any input is newer than the library and returns
  * the library's path.  Concurrent calls in one process share one build.
  *
@@ -85,6 +107,7 @@ let pending: Promise<string> | undefined;
  * ```
  */
 export function buildSimulator(options: BuildOptions = {}): Promise<string> {
+  if (COMPILED) return extractEmbedded();
   if (options.force) return build(options);
   pending ??= build(options).finally(() => (pending = undefined));
   return pending;
