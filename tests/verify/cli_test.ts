@@ -13,6 +13,7 @@ import { pack } from "../support/corpus/bytes.ts";
 import { corpus } from "../support/corpus/mod.ts";
 import {
   lines,
+  OUR_SCRIPT,
   runOurs,
   runProcess,
   runReference,
@@ -133,6 +134,20 @@ Deno.test("a stream on stdin (-i 0, the default) verifies like a file", async ()
   assert.equal(viaStdin.stdout, viaFile.stdout);
   const viaFd = await runOurs(["-v", "-i", "0"], { bytes: validBytes, chunk: 4096, pauseMs: 0 });
   assert.equal(viaFd.stdout, viaFile.stdout);
+});
+
+Deno.test("-i with a descriptor number reads that descriptor", async () => {
+  const viaFile = await runOurs(["-v", "-i", VALID]);
+  const r = await runProcess("sh", [
+    "-c",
+    'exec "$0" run -A "$1" -v -i 3 3<"$2"',
+    Deno.execPath(),
+    OUR_SCRIPT,
+    VALID,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, viaFile.stdout);
+  assert.notEqual(r.stdout, "");
 });
 
 Deno.test("a record claiming a 4 GiB body ends in one line, not an allocation or a stack trace", async () => {

@@ -27,7 +27,7 @@ export interface ProcessResult {
   stderr: string;
 }
 
-/** How to feed standard input: not at all, or as chunks with a pause between. */
+/** How to feed standard input: as chunks with a pause between, optionally holding back the rest at one offset. */
 export interface PipeInput {
   /** The bytes to send. */
   bytes: Uint8Array;
@@ -35,6 +35,14 @@ export interface PipeInput {
   chunk: number;
   /** Milliseconds between writes. */
   pauseMs: number;
+  /**
+   * Offset at which to stop for `holdMs` before writing the rest.  Past the
+   * pipe's buffer size, the reader has caught up with the writer by then,
+   * so a read that spans this offset comes back short.
+   */
+  holdAt?: number;
+  /** Milliseconds to hold at `holdAt`. */
+  holdMs?: number;
 }
 
 const decoder = new TextDecoder();
@@ -54,12 +62,16 @@ export async function runProcess(
     stderr: "piped",
   }).spawn();
   if (opts.input) {
-    const { bytes, chunk, pauseMs } = opts.input;
+    const { bytes, chunk, pauseMs, holdAt = -1, holdMs = 0 } = opts.input;
     const writer = child.stdin.getWriter();
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     try {
-      for (let at = 0; at < bytes.length; at += chunk) {
-        await writer.write(bytes.subarray(at, at + chunk));
-        if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+      for (let at = 0; at < bytes.length;) {
+        const end = at < holdAt ? Math.min(at + chunk, holdAt) : at + chunk;
+        await writer.write(bytes.subarray(at, end));
+        at = end;
+        if (at === holdAt) await sleep(holdMs);
+        else if (pauseMs) await sleep(pauseMs);
       }
       await writer.close();
     } catch {
