@@ -74,6 +74,11 @@ export interface SimGlobalStats {
   mappingsLive: number;
   /** Open xc_interface handles. */
   handlesLive: number;
+  /**
+   * Accesses beyond a domain's range, all domains ever (destroyed ones
+   * included: a failed restore destroys its domain, and its count with it).
+   */
+  outOfRangeTotal: number;
 }
 
 /** A workload change for {@linkcode SimControl.setWorkload}. */
@@ -207,7 +212,7 @@ export class SimControl implements Disposable {
 
   /** Process-wide counters (hypercall buffers, mappings, handles). */
   globalStats(): SimGlobalStats {
-    const v = new BigUint64Array(5);
+    const v = new BigUint64Array(6);
     this.#sym.xsim_global_stats(v, v.length);
     const n = Array.from(v, Number);
     return {
@@ -216,6 +221,7 @@ export class SimControl implements Disposable {
       hypercallBufferBadFrees: n[2],
       mappingsLive: n[3],
       handlesLive: n[4],
+      outOfRangeTotal: n[5],
     };
   }
 

@@ -98,7 +98,7 @@ XSIM_EXPORT int32_t xsim_global_stats(uint64_t *out, uint32_t n)
 {
     uint64_t v[] = {
         (uint64_t)xsim_buffers_live(), xsim_buffers_total(), xsim_buffers_bad(),
-        (uint64_t)xsim_mappings_live(), (uint64_t)xsim_handles_live(),
+        (uint64_t)xsim_mappings_live(), (uint64_t)xsim_handles_live(), xsim_out_of_range_total(),
     };
     uint32_t count = sizeof(v) / sizeof(v[0]);
     memcpy(out, v, (n < count ? n : count) * sizeof(uint64_t));
@@ -154,7 +154,7 @@ XSIM_EXPORT int64_t xsim_write_pages(uint32_t domid, const uint64_t *pfns, uint6
     uint64_t max = atomic_load(&d->max_gpfn);
     for (uint64_t i = 0; i < n; i++) {
         if (pfns[i] > max || !xsim_is_populated(d, pfns[i])) {
-            if (pfns[i] > max) atomic_fetch_add(&d->out_of_range, 1);
+            if (pfns[i] > max) xsim_count_out_of_range(d);
             xsim_put(d);
             return -EINVAL;
         }

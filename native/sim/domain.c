@@ -10,6 +10,18 @@
 #include "xsim.h"
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint64_t out_of_range_total;
+
+void xsim_count_out_of_range(struct xsim_domain *d)
+{
+    atomic_fetch_add(&d->out_of_range, 1);
+    atomic_fetch_add(&out_of_range_total, 1);
+}
+
+uint64_t xsim_out_of_range_total(void)
+{
+    return atomic_load(&out_of_range_total);
+}
 static struct xsim_domain *table[XSIM_MAX_DOMID];
 
 uint64_t xsim_now_ns(void)

@@ -87,7 +87,7 @@ XSIM_EXPORT void *xenforeignmemory_map(void *h, uint32_t dom, int prot, size_t p
         uint64_t pfn = arr[i];
         int e = 0;
         if (pfn > max || pfn >= d->pfn_space) {
-            atomic_fetch_add(&d->out_of_range, 1);
+            xsim_count_out_of_range(d);
             e = EINVAL;
         } else if (!xsim_is_populated(d, pfn)) {
             atomic_fetch_add(&d->hole_access, 1);

@@ -86,7 +86,7 @@ XSIM_EXPORT int xc_get_pfn_type_batch(void *xch, uint32_t domid, unsigned int nu
     uint64_t max = atomic_load(&d->max_gpfn);
     for (unsigned i = 0; i < num; i++) {
         uint64_t pfn = arr[i];
-        if (pfn > max) atomic_fetch_add(&d->out_of_range, 1);
+        if (pfn > max) xsim_count_out_of_range(d);
         /* HVM guests have only ordinary pages; holes read as XTAB. */
         arr[i] = pfn <= max && xsim_is_populated(d, pfn) ? XEN_DOMCTL_PFINFO_NOTAB : XEN_DOMCTL_PFINFO_XTAB;
     }
@@ -251,7 +251,7 @@ XSIM_EXPORT int xc_domain_populate_physmap_exact(void *xch, uint32_t domid, unsi
     for (unsigned long i = 0; i < nr_extents; i++) {
         uint64_t pfn = extent_start[i];
         if (pfn % n || pfn + n > d->pfn_space) {
-            atomic_fetch_add(&d->out_of_range, 1);
+            xsim_count_out_of_range(d);
             return leave(d, xsim_fail(EINVAL, "xc_domain_populate_physmap_exact: pfn %#llx beyond %#llx",
                                       (unsigned long long)pfn, (unsigned long long)d->pfn_space - 1));
         }

@@ -118,6 +118,10 @@ void xsim_populate(struct xsim_domain *d, uint64_t pfn, uint64_t count);
 int xsim_is_populated(struct xsim_domain *d, uint64_t pfn);
 int xsim_for_each_domain(uint32_t first, int (*fn)(struct xsim_domain *, void *), void *arg);
 void xsim_reset_all(void);
+/* Counts an access beyond a domain's range, per domain and process-wide (the
+ * process-wide total outlives destroyed domains, e.g. a failed restore's). */
+void xsim_count_out_of_range(struct xsim_domain *d);
+uint64_t xsim_out_of_range_total(void);
 
 /* stamp.c */
 void xsim_stamp(uint8_t *page, uint64_t pfn, uint64_t gen);
