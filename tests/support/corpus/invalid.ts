@@ -178,7 +178,7 @@ function headerItems(): CorpusItem[] {
       "xl-bad-magic",
       "xl",
       xlSegments({
-        magic: concat(text("Xen saved domain, xm format\n \0 \r")),
+        magic: text("Xen saved domain, xm format\n \0 \r"),
         mflags: XL_FLAG.STREAMV2,
       }, inner),
       "No xl header",
