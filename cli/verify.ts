@@ -56,7 +56,8 @@ const DESCRIPTION = "Verify a stream according to the v2 (or later) spec";
 export async function verifyCommand(args: string[], prog: string): Promise<number> {
   let values;
   try {
-    ({ values } = parseOptions(args, SPECS));
+    // Xen's optparse ignores positional arguments; so does the drop-in.
+    ({ values } = parseOptions(args, SPECS, true));
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     writeAllSync(Deno.stderr, `Usage: ${prog} [options]\n\n${prog}: error: ${e.message}\n`);
