@@ -7,6 +7,7 @@
 import { demoCommand } from "./demo.ts";
 import { migrateCommand } from "./migrate.ts";
 import { receiveCommand } from "./receive.ts";
+import { replCommand } from "./repl.ts";
 import { restoreCommand } from "./restore.ts";
 import { saveCommand } from "./save.ts";
 import { verifyCommand } from "./verify.ts";
@@ -46,6 +47,7 @@ export const COMMANDS: readonly Command[] = [
     summary: "List, inspect, pause domains and probe log-dirty through libxenctrl",
     run: xenCommand,
   },
+  { name: "repl", summary: "Step through a live migration interactively", run: replCommand },
   {
     name: "demo",
     summary: "Live-migrate a simulated guest under load and prove its memory (deno task start)",
