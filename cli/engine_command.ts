@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { SaveStats } from "../lib/engine/save_session.ts";
+import type { SavePhase, SaveProgress, SaveStats } from "../lib/engine/save_session.ts";
+import type { HypervisorSession } from "../lib/xen/open.ts";
 import { StreamError } from "../lib/errors.ts";
 import { XenError } from "../lib/xen/errors.ts";
 import { formatHelp, type OptionSpec, parseOptions, UsageError, type Values } from "./options.ts";
@@ -123,4 +124,96 @@ export function statsJson(s: SaveStats & { downtimeMs?: number }): string {
     null,
     2,
   ) + "\n";
+}
+
+/** What a phase is called in messages. */
+export function phaseLabel(phase: SavePhase | undefined): string {
+  switch (phase) {
+    case undefined:
+    case "new":
+      return "setup";
+    case "stopped":
+      return "stop-and-copy";
+    case "done":
+      return "the final handshake";
+    default:
+      return phase;
+  }
+}
+
+/** The source guest after a failed or interrupted save, as read back from the hypervisor. */
+export interface GuestState {
+  /** Domain id. */
+  domid: number;
+  /** Paused (`XEN_DOMINF_paused`). */
+  paused: boolean;
+  /** Log-dirty mode on (the simulator's own flag; on Xen, the engine's view). */
+  logDirty: boolean;
+  /**
+   * Simulator only: whether the guest was seen writing memory after the
+   * cleanup (its write generation advanced within half a second).
+   */
+  guestWrites?: boolean;
+}
+
+/** Reads the state of `domid` back; `engineLogDirty` is the engine's view (real Xen). */
+export async function guestState(
+  session: HypervisorSession,
+  domid: number,
+  engineLogDirty: boolean,
+): Promise<GuestState> {
+  const paused = session.hv.domain(domid).info().paused;
+  const sim = session.sim;
+  if (!sim) return { domid, paused, logDirty: engineLogDirty };
+  const state: GuestState = { domid, paused, logDirty: sim.stats(domid).logDirty };
+  if (!paused) {
+    const g0 = sim.stats(domid).generation;
+    state.guestWrites = false;
+    for (let i = 0; i < 25 && !state.guestWrites; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      state.guestWrites = sim.stats(domid).generation > g0;
+    }
+  }
+  return state;
+}
+
+/** One phrase for a guest state, e.g. "domain 3 running, log-dirty off". */
+export function describeGuestState(s: GuestState): string {
+  return `domain ${s.domid} ${s.paused ? "PAUSED" : "running"}, log-dirty ${
+    s.logDirty ? "ON" : "off"
+  }` + (s.guestWrites === undefined ? "" : s.guestWrites ? ", guest writing" : ", no guest writes");
+}
+
+/**
+ * Progress as JSON lines on stderr (`--json`): one line per phase or
+ * iteration change, for scripts that follow a save.
+ */
+export function jsonProgress(): (p: SaveProgress) => void {
+  let last = "";
+  return (p) => {
+    const key = `${p.phase}/${p.iteration}`;
+    if (key === last) return;
+    last = key;
+    writeAllSync(
+      Deno.stderr,
+      JSON.stringify({
+        event: "progress",
+        phase: p.phase,
+        iteration: p.iteration,
+        totalBytes: p.totalBytes,
+      }) + "\n",
+    );
+  };
+}
+
+/**
+ * Waits for `p` to settle, at most `ms`; resolves to `value` either way
+ * (cleanup paths wait for the engine's own unwinding, bounded).
+ */
+export function settled<T>(p: Promise<unknown>, ms: number, value?: T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p.then(() => value as T, () => value as T),
+    new Promise<T>((r) => timer = setTimeout(() => r(value as T), ms)),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -7,10 +7,20 @@
  */
 
 import { migrateDomain } from "../lib/engine/migrate.ts";
+import type { SaveSession } from "../lib/engine/save_session.ts";
 import { openSendChannel, parseTarget } from "../lib/engine/transport.ts";
 import { onInterrupt } from "../lib/interrupts.ts";
 import { bandwidthFrom, policyFrom, PRECOPY_OPTIONS } from "./engine_options.ts";
-import { formatSaveStats, runEngineCommand, statsJson } from "./engine_command.ts";
+import {
+  describeGuestState,
+  formatSaveStats,
+  guestState,
+  jsonProgress,
+  phaseLabel,
+  runEngineCommand,
+  settled,
+  statsJson,
+} from "./engine_command.ts";
 import { BACKEND_OPTIONS, openBackend, parseDomid } from "./hypervisor.ts";
 import { writeAllSync } from "./output.ts";
 import { progressBar } from "./progress.ts";
@@ -46,29 +56,56 @@ export function migrateCommand(args: string[]): Promise<number> {
       const domid = parseDomid(positionals[0], session);
       const channel = await openSendChannel(target);
       const controller = new AbortController();
+      let save: SaveSession | undefined;
+      const phase = () => phaseLabel(save?.abortedIn ?? save?.phase);
+      // The guest's state read back after cleanup: one phrase for the error
+      // line, and with --json an object on stdout.
+      const report = async (at: string, error: string): Promise<string> => {
+        let text = `domain ${domid} not found`;
+        let guest;
+        try {
+          guest = await guestState(session, domid, save?.domain.logDirty.enabled ?? false);
+          text = describeGuestState(guest);
+        } catch {
+          // Destroyed: nothing to report but that.
+        }
+        if (values.json) {
+          writeAllSync(Deno.stdout, JSON.stringify({ ok: false, phase: at, error, guest }) + "\n");
+        }
+        return text;
+      };
+      let migrating: Promise<unknown> | undefined;
       const done = onInterrupt(async () => {
-        controller.abort("interrupted");
+        const at = phase(); // before the abort changes it
+        controller.abort("interrupted"); // the engine restores the guest at once
         await channel.abort();
-        writeAllSync(
-          Deno.stderr,
-          `xenmig migrate: interrupted; domain ${domid} left running at the source\n`,
-        );
+        if (migrating) await settled(migrating, 5000);
+        const state = await report(at, "interrupted");
+        writeAllSync(Deno.stderr, `xenmig migrate: interrupted during ${at}; ${state}\n`);
       });
       try {
-        const stats = await migrateDomain(session.hv, domid, channel, {
+        const running = migrateDomain(session.hv, domid, channel, {
           policy: policyFrom(values),
           maxBandwidth: bandwidthFrom(values),
           protocol: values["no-protocol"] ? false : undefined,
           signal: controller.signal,
-          onProgress: progressBar(),
+          onSession: (s) => {
+            save = s;
+          },
+          onProgress: values.json ? jsonProgress() : progressBar(),
         });
+        migrating = running;
+        const stats = await running;
         writeAllSync(Deno.stdout, values.json ? statsJson(stats) : formatSaveStats(stats));
         return 0;
       } catch (e) {
+        // Interrupted: the interrupt cleanup reports and exits (130).
+        if (controller.signal.aborted) return await settled(new Promise(() => {}), 60_000, 130);
+        const at = phase();
+        const message = (e as Error).message;
+        const state = await report(at, message);
         throw new Error(
-          `migration to ${channel.describe} failed: ${
-            (e as Error).message
-          }; domain ${domid} left running`,
+          `migration to ${channel.describe} failed during ${at}: ${message}; ${state}`,
         );
       } finally {
         done();

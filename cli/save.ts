@@ -12,7 +12,16 @@ import { onInterrupt } from "../lib/interrupts.ts";
 import { RateLimitedSink } from "../lib/io/rate_limited_sink.ts";
 import type { ByteSink } from "../lib/io/byte_sink.ts";
 import { bandwidthFrom, policyFrom, PRECOPY_OPTIONS } from "./engine_options.ts";
-import { formatSaveStats, runEngineCommand, statsJson } from "./engine_command.ts";
+import {
+  describeGuestState,
+  formatSaveStats,
+  guestState,
+  jsonProgress,
+  phaseLabel,
+  runEngineCommand,
+  settled,
+  statsJson,
+} from "./engine_command.ts";
 import { BACKEND_OPTIONS, openBackend, parseDomid } from "./hypervisor.ts";
 import { writeAllSync } from "./output.ts";
 import { progressBar } from "./progress.ts";
@@ -72,28 +81,50 @@ export function saveCommand(args: string[]): Promise<number> {
         policy: policyFrom(values),
         format: values.format as "xl",
         config,
-        onProgress: progressBar(),
+        onProgress: values.json ? jsonProgress() : progressBar(),
       });
+      // The guest's state read back after cleanup: one phrase for the error
+      // line, and with --json an object on stdout.
+      const report = async (at: string, error: string): Promise<string> => {
+        const guest = await guestState(session, domid, save.domain.logDirty.enabled);
+        if (values.json) {
+          writeAllSync(Deno.stdout, JSON.stringify({ ok: false, phase: at, error, guest }) + "\n");
+        }
+        return describeGuestState(guest);
+      };
+      // After the stream is written, only the file's commit is left.
+      const label = (p: typeof save.phase | undefined) => p === "done" ? "commit" : phaseLabel(p);
+      let interrupted = false;
+      let saving: Promise<unknown> | undefined;
       const done = onInterrupt(async () => {
+        interrupted = true;
+        const at = label(save.phase); // before the abort changes it
         save.abort("interrupted");
         await channel.abort();
-        writeAllSync(
-          Deno.stderr,
-          `xenmig save: interrupted during ${save.phase}; domain ${domid} left running\n`,
-        );
+        if (saving) await settled(saving, 5000);
+        const state = await report(at, "interrupted");
+        writeAllSync(Deno.stderr, `xenmig save: interrupted during ${at}; ${state}\n`);
       });
       try {
-        const stats = await save.run();
+        const running = save.run();
+        saving = running;
+        const stats = await running;
         await channel.commit();
         if (values.checkpoint) save.resumeSource();
         else if (!values.paused) save.domain.destroy();
         writeAllSync(Deno.stdout, values.json ? statsJson(stats) : formatSaveStats(stats));
         return 0;
       } catch (e) {
+        // Interrupted: the interrupt cleanup reports and exits (130).
+        if (interrupted) return await settled(new Promise(() => {}), 60_000, 130);
+        // A failed commit (e.g. ENOSPC at fsync) comes after a finished save:
+        // the guest is still paused by it, so release it.
+        save.abort((e as Error).message);
         await channel.abort();
-        throw new Error(
-          `save failed during ${save.abortedIn ?? save.phase}: ${(e as Error).message}`,
-        );
+        const at = label(save.abortedIn ?? save.phase);
+        const message = (e as Error).message;
+        const state = await report(at, message);
+        throw new Error(`save failed during ${at}: ${message}; ${state}`);
       } finally {
         done();
       }

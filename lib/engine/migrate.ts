@@ -56,6 +56,8 @@ export interface MigrateOptions extends SaveOptions {
   maxBandwidth?: number;
   /** Leave the source paused instead of destroying it (tests compare memory). */
   keepSource?: boolean;
+  /** Called with the save session once created (e.g. to report its phase on interrupt). */
+  onSession?: (save: SaveSession) => void;
 }
 
 /** What a migration measured. */
@@ -86,27 +88,59 @@ export async function migrateDomain(
   let sink: ByteSink = channel.sink;
   if (options.maxBandwidth) sink = new RateLimitedSink(sink, options.maxBandwidth);
   const save = new SaveSession(hv, domid, sink, { live: true, ...options });
+  options.onSession?.(save);
+  // Set between permission to go and the receiver's report: the destination
+  // may be running, so the source must not be resumed (xl's "failed badly").
+  let undecided = false;
+  // Set once the receiver reported that it runs the domain.
+  let destinationRuns = false;
+  // Interrupted after stop-and-copy but before permission to go (waiting for
+  // the receiver's ready message): resume the source now, not when the
+  // channel finally fails.
+  const onAbort = () => {
+    if (!undecided && !destinationRuns) save.abort(String(options.signal?.reason ?? "interrupted"));
+  };
+  options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     if (replies) await expectMessage(replies, MIGRATE_RECEIVER_BANNER, "banner");
     await save.run();
     let downtimeMs: number | undefined;
     if (replies) {
       await expectMessage(replies, MIGRATE_RECEIVER_READY, "ready message");
+      undecided = true;
       await sink.write(MIGRATE_PERMISSION_TO_GO);
       await expectMessage(replies, MIGRATE_REPORT, "report");
       const rc = (await replies.readExact(1, "report result"))[0];
+      undecided = false;
       downtimeMs = performance.now() - (save.pausedAt ?? performance.now());
       if (rc !== 0) {
         throw new MigrateProtocolError(`the receiver failed to resume the domain (result ${rc})`);
       }
+      destinationRuns = true;
     }
     await channel.commit();
     if (!options.keepSource) save.domain.destroy();
     return { ...save.stats, downtimeMs, protocol };
   } catch (e) {
-    save.abort(e instanceof Error ? e.message : String(e));
+    const message = e instanceof Error ? e.message : String(e);
+    if (undecided || destinationRuns) {
+      // Never two running copies: log-dirty is already off (stop-and-copy
+      // ended) and the source stays paused.
+      await channel.abort();
+      throw new MigrateProtocolError(
+        destinationRuns
+          ? `${message}, after the receiver reported the domain running; domain ${domid} ` +
+            `is left paused at the source`
+          : `${message}; the receiver was given permission to go but did not report, so ` +
+            `domain ${domid} is left paused at the source: check the destination before ` +
+            `resuming either copy`,
+      );
+    }
+    save.abort(message);
     await channel.abort();
     throw e;
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
   }
 }
 

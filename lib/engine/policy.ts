@@ -8,8 +8,9 @@
  *   stop below 50 dirty pages or once 5 iterations are done.
  * - {@linkcode downtimePolicy}: estimates link bandwidth and how the dirty
  *   set evolves; keeps iterating while that still shrinks the set that the
- *   guest will be paused for, and stops once it fits the target downtime and
- *   further passes no longer pay, or aborts when asked to and it cannot fit.
+ *   guest will be paused for (within an extra-page budget), stops once
+ *   further passes no longer pay, or aborts when asked to and the set
+ *   cannot be brought under the allowed downtime.
  * - {@linkcode userPolicy}: any function of the same statistics.
  *
  * @module
@@ -102,7 +103,8 @@ export interface DowntimePolicyOptions {
   maxIterations?: number;
   /**
    * Extra pages the policy may send beyond one full pass, as a fraction of
-   * the p2m size (default 0.2): iterating costs bandwidth.
+   * that pass (iteration 0: the guest's memory; default 2 — Xen's policy
+   * may send up to four more passes): iterating costs bandwidth.
    */
   extraBudget?: number;
   /** A pass must shrink the dirty set by at least this fraction to pay (default 0.1). */
@@ -157,7 +159,7 @@ export function estimateDowntime(s: PrecopyStats): DowntimeEstimate {
 export function downtimePolicy(options: DowntimePolicyOptions = {}): PrecopyPolicy {
   const target = options.targetDowntimeMs ?? 300;
   const maxIterations = options.maxIterations ?? 30;
-  const extraBudget = options.extraBudget ?? 0.2;
+  const extraBudget = options.extraBudget ?? 2;
   const minShrink = options.minShrink ?? 0.1;
   const judge = (s: PrecopyStats): [PolicyDecision, string] => {
     const e = estimateDowntime(s);
@@ -167,15 +169,22 @@ export function downtimePolicy(options: DowntimePolicyOptions = {}): PrecopyPoli
     if (s.dirtyCount < SPP_TARGET_DIRTY_COUNT) {
       return ["stop-and-copy", `stop: ${s.dirtyCount} dirty pages, ${est}`];
     }
-    const extra = s.totalPagesSent - s.p2mSize;
+    // One full pass is what iteration 0 sent: the guest's memory.  Not the
+    // p2m size, which on HVM spans the MMIO hole (1M pfns for any guest under
+    // 4 GiB) and made the budget many times the guest's memory.
+    const fullPass = s.history[0]?.pagesSent || s.p2mSize;
+    const extra = s.totalPagesSent - fullPass;
+    // A pass costs the pages it sends and pays by shrinking the set the guest
+    // is paused for: worth it while it cuts that set by minShrink or more,
+    // also once the set fits the target (every page less is downtime less).
     const shrinking = e.nextDirty <= s.dirtyCount * (1 - minShrink);
-    const affordable = extra + s.dirtyCount <= extraBudget * s.p2mSize;
     const fits = e.downtimeMs <= target;
+    const affordable = extra + s.dirtyCount <= extraBudget * fullPass;
     if (s.iteration >= maxIterations || !affordable || !shrinking) {
       const why = s.iteration >= maxIterations
         ? `${s.iteration} iterations`
         : !affordable
-        ? "extra-page budget spent"
+        ? `extra-page budget spent (${extra} pages beyond one full pass)`
         : "dirty set no longer shrinks";
       if (!fits && options.maxDowntimeMs !== undefined && e.downtimeMs > options.maxDowntimeMs) {
         return ["abort", `abort: ${why} and ${est} > ${options.maxDowntimeMs} ms allowed`];

@@ -212,6 +212,13 @@ export class SaveSession {
     this.#options = options;
     this.#policy = options.policy ?? xenPolicy;
     this.#sender = new PageSender(this.#domain, hv.foreignMemory, this.#out);
+    // The signal restores the guest at once (log-dirty off, unpaused), even
+    // while a write is blocked on a stalled peer; run() unwinds at its next
+    // check.  A finished session is not touched.
+    options.signal?.addEventListener("abort", () => {
+      if (this.#phase === "done" || this.#phase === "aborted") return;
+      this.abort(String(options.signal?.reason ?? "interrupted"));
+    }, { once: true });
   }
 
   /** Current phase. */
@@ -297,6 +304,11 @@ export class SaveSession {
   }
 
   #checkSignal(): void {
+    // Aborted from outside (signal, CLI cleanup, REPL) while a step was in
+    // flight: stop here rather than carry on (e.g. re-enable log-dirty).
+    if (this.#phase === "aborted") {
+      throw new SaveAbortedError(this.#abortedIn ?? "aborted", this.#stopReason ?? "aborted");
+    }
     if (this.#options.signal?.aborted) {
       throw new SaveAbortedError(this.#phase, String(this.#options.signal.reason ?? "interrupted"));
     }
@@ -371,18 +383,18 @@ export class SaveSession {
       encodeLibxcRecord({ type: REC_TYPE.X86_MSR_POLICY, msrs: policy.msrs }),
     );
     await this.#record("STATIC_DATA_END", encodeLibxcRecord({ type: REC_TYPE.STATIC_DATA_END }));
+    this.#checkSignal(); // aborted while the headers were written: touch nothing
     this.#phase = "precopy";
     if (live) {
       this.#domain.logDirty.enable();
     } else {
       this.#pause();
-    }
-    const first = await this.#pass(() => this.#sender.addRange(this.#p2mSize), this.#p2mSize);
-    if (live) {
-      first.dirtyCount = this.#clean(false);
-    } else {
+      // Non-live, the one pass runs with the guest paused: that is the
+      // stop-and-copy phase (progress and interrupt reports say so).
       this.#phase = "stopped";
     }
+    const first = await this.#pass(() => this.#sender.addRange(this.#p2mSize), this.#p2mSize);
+    if (live) first.dirtyCount = this.#clean(false);
     this.#iterations.push(first);
     return first;
   }
@@ -480,6 +492,7 @@ export class SaveSession {
       streamEpilogue(this.#options.format ?? "xl", this.#options.emulator),
     );
     await this.#out.flush();
+    this.#checkSignal(); // aborted during the tail records: not a finished save
     if (this.#domain.logDirty.enabled) this.#domain.logDirty.off();
     this.#downtime = { pages, bytes: this.#out.bytesWritten - bytes0, ms: performance.now() - t0 };
     this.#phase = "done";
