@@ -254,6 +254,16 @@ export async function restoreStream(
           break;
         case "image-header":
           verifyImageHeader(ev.header, noInfo, ev.offset);
+          // A second libxc image (a libxl stream with another LIBXC_CONTEXT)
+          // would create a second domain and leak the first, with state
+          // (populated pfns) that belongs to the first (found by fuzzing).
+          if (domain) {
+            throw new StreamError(
+              "second libxc image: checkpointed (Remus/COLO) streams are not supported",
+              ev.offset,
+              "libxc image header",
+            );
+          }
           version = ev.header.version;
           break;
         case "domain-header":
@@ -351,6 +361,18 @@ export async function restoreStream(
               });
               break;
             case REC_TYPE.HVM_PARAMS:
+              // Parameter numbers are 32-bit in the hypercall; a wider index
+              // is the stream's fault, not an FFI TypeError (found by fuzzing).
+              rec.params.forEach((p, i) => {
+                if (p.index > 0xffffffffn) {
+                  const index = p.index.toString(16);
+                  throw new RecordError(
+                    `HVM_PARAMS entry ${i}: index 0x${index} is not a parameter number`,
+                    ev.offset,
+                    where,
+                  );
+                }
+              });
               for (const p of rec.params) d.setHvmParam(Number(p.index), p.value);
               break;
             case REC_TYPE.HVM_CONTEXT:

@@ -1,0 +1,79 @@
+/**
+ * The fuzz harness catches what it claims to: deliberately broken targets
+ * (`testdata/faulty_targets.ts`) must each be reported with the right kind
+ * of failure — an allocation sized from a length field, an untyped
+ * exception, a hang, a bad offset, a leaked domain, an out-of-range access
+ * — and a clean target must not be.
+ *
+ * @module
+ */
+
+import { assert, assertEquals } from "./assert.ts";
+import { type FailureKind, runCampaign } from "./campaign.ts";
+import { corpusSeeds } from "./seeds.ts";
+
+const seeds = { v2: await corpusSeeds(), legacy: [] };
+const targetModule = new URL("./testdata/faulty_targets.ts", import.meta.url).href;
+
+async function failuresOf(target: string, inputs: number, timeoutMs = 5000) {
+  const dir = await Deno.makeTempDir();
+  try {
+    const report = await runCampaign({
+      targets: [target],
+      inputs,
+      seed: 3,
+      seeds,
+      targetModule,
+      timeoutMs,
+      batch: 500,
+      crashersDir: dir,
+    });
+    const t = report.targets[0];
+    const saved = [...Deno.readDirSync(dir)].map((e) => e.name);
+    return { t, saved };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function kinds(t: { failures: { kind: FailureKind }[] }): Set<FailureKind> {
+  return new Set(t.failures.map((f) => f.kind));
+}
+
+Deno.test("harness: an allocation sized from a claimed length is caught", async () => {
+  const { t, saved } = await failuresOf("alloc-claimed", 1500);
+  assert(kinds(t).has("alloc"), `failures: ${JSON.stringify(t.failures)}`);
+  assert(t.failures.some((f) => /Uint8Array\(\d+\)|refused Uint8Array/.test(f.message)));
+  assert(saved.some((n) => n.endsWith(".bin")) && saved.some((n) => n.endsWith(".json")));
+});
+
+Deno.test("harness: an untyped exception is a crash", async () => {
+  const { t } = await failuresOf("type-error", 300);
+  assert(kinds(t).has("crash"));
+  assert(t.failures.some((f) => f.message.startsWith("TypeError")));
+});
+
+Deno.test("harness: a hang is detected, saved, and the campaign goes on", async () => {
+  const { t, saved } = await failuresOf("hang", 1500, 1500);
+  assert(t.hangs > 0, "a hang was detected");
+  assertEquals(t.stats.inputs, 1500, "every input was run or counted");
+  assert(saved.length >= 2);
+});
+
+Deno.test("harness: a typed error must carry an offset within the input", async () => {
+  const { t } = await failuresOf("bad-offset", 100);
+  assert(kinds(t).has("bad-error"));
+});
+
+Deno.test("harness: a leaked domain and an out-of-range access are caught", async () => {
+  const { t } = await failuresOf("sim-faults", 200);
+  assert(t.failures.some((f) => f.message.includes("left behind")));
+  assert(t.failures.some((f) => f.message.includes("out-of-range")));
+});
+
+Deno.test("harness: a clean target reports nothing", async () => {
+  const { t, saved } = await failuresOf("clean", 500);
+  assertEquals(t.failureCount, 0);
+  assertEquals(saved, []);
+  assertEquals(t.stats.inputs, 500);
+});
