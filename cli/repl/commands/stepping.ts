@@ -191,7 +191,7 @@ export const finishCommand: ReplCommand = {
     const lines = [formatSaveStats(stats).trimEnd()];
     if (m.outcome === "handed-over") {
       lines.push(
-        `the receiver runs domain ${m.domid}; source ${
+        `the receiver runs the domain; source domain ${m.domid} ${
           m.sourceDestroyed ? "destroyed" : "kept paused (--keep-source)"
         }`,
       );
