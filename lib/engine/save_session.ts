@@ -197,7 +197,6 @@ export class SaveSession {
   #iterations: IterationStats[] = [];
   #downtime?: DowntimeStats;
   #started = 0;
-  #wasPaused = false;
   #pausedByUs = false;
   #pausedAt?: number;
   #abortedIn?: SavePhase;
@@ -325,6 +324,7 @@ export class SaveSession {
     const t0 = performance.now();
     const before = { ...this.#sender.counts };
     const iteration = this.#iterations.length;
+    let recordStart = before.bytes;
     this.#sender.onRecord = (c) => {
       this.#checkSignal();
       this.#options.onProgress?.({
@@ -336,11 +336,10 @@ export class SaveSession {
         iterationMs: performance.now() - t0,
         dirtyCount: this.#dirty,
       });
-      this.#records.push({
-        type: "PAGE_DATA",
-        bytes: c.bytes - before.bytes,
-        offset: this.#out.bytesWritten,
-      });
+      // The record just written: its own size, and where it starts.
+      const size = c.bytes - recordStart;
+      recordStart = c.bytes;
+      this.#records.push({ type: "PAGE_DATA", bytes: size, offset: this.#out.bytesWritten - size });
       if (this.#records.length > 64) this.#records.shift();
     };
     await send();
@@ -363,7 +362,6 @@ export class SaveSession {
     if (!info.hvm) {
       throw new Error(`domain ${info.domid} is PV: xenmig saves HVM and PVH guests only`);
     }
-    this.#wasPaused = info.paused;
     this.#p2mSize = this.#domain.maxGpfn() + 1;
     this.#bitmap = new Uint8Array(Math.ceil(bitmapBytes(this.#p2mSize) / 8) * 8);
     const live = this.#options.live ?? true;
@@ -520,9 +518,9 @@ export class SaveSession {
     try {
       if (this.#domain.logDirty.enabled) this.#domain.logDirty.off();
     } finally {
-      if (this.#pausedByUs && !this.#wasPaused) {
-        this.#domain.unpause();
-      }
+      // Xen counts controller pauses: undoing our own leaves a guest that was
+      // paused before still paused, and one that ran running.
+      if (this.#pausedByUs) this.#domain.unpause();
       this.#pausedByUs = false;
     }
   }
@@ -532,7 +530,7 @@ export class SaveSession {
    * (`xl save -c` style): unpauses it if this session paused it.
    */
   resumeSource(): void {
-    if (this.#pausedByUs && !this.#wasPaused) this.#domain.unpause();
+    if (this.#pausedByUs) this.#domain.unpause();
     this.#pausedByUs = false;
   }
 
