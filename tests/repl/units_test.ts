@@ -13,13 +13,9 @@ import { heatMap, renderHeatMap } from "../../cli/repl/heat_map.ts";
 import { History, HISTORY_SIZE, historyPath } from "../../cli/repl/history.ts";
 import { hexDump } from "../../cli/repl/hex_dump.ts";
 import { hottestRanges } from "../../cli/repl/hot_ranges.ts";
-import { writtenRecords } from "../../cli/repl/record_log.ts";
 import { STATS_FIELD_NAMES, statsFieldValues } from "../../cli/repl/stats_fields.ts";
 import { compileUserCode, UserCodeError } from "../../cli/repl/user_code.ts";
 import { splitCommandLine } from "../../cli/repl/words.ts";
-import { memorySink } from "../../lib/io/byte_sink.ts";
-import { SaveSession } from "../../lib/engine/save_session.ts";
-import { openHypervisor } from "../../lib/xen/open.ts";
 import { testRepl } from "./_support.ts";
 
 const names = ["dirty", "iter", "p2m"];
@@ -155,33 +151,6 @@ Deno.test("hex dump: hexdump -C layout, repeats folded, partial last line", () =
     "00001020  00 00 00 00 00 00 00 00                           |........|",
     "00001028",
   ]);
-});
-
-Deno.test("record log: sizes from a real engine run add up to the stream, in order", async () => {
-  using s = await openHypervisor({ sim: "mem=64M,rate=0" });
-  const out = memorySink();
-  const save = new SaveSession(s.hv, s.domid!, out, { format: "xl" });
-  await save.start();
-  s.sim!.writePages(s.domid!, [1, 2, 3]);
-  await save.step();
-  await save.finish();
-  const records = writtenRecords(save.recentRecords);
-  assert.equal(records.at(-1)!.type, "libxl epilogue");
-  const last = records.at(-1)!;
-  assert.equal(last.offset + last.bytes, out.bytes().length, "the log ends where the stream ends");
-  for (let i = 1; i < records.length; i++) {
-    const p = records[i - 1];
-    assert.equal(records[i].offset, p.offset + p.bytes, `record ${i} follows record ${i - 1}`);
-  }
-  const pageData = records.filter((r) => r.type === "PAGE_DATA");
-  assert.ok(pageData.length > 1);
-  for (const r of pageData) assert.ok(r.bytes > 0 && r.bytes % 8 === 0, `${r.bytes}`);
-  // The stream at each PAGE_DATA offset is a PAGE_DATA record header (type 1).
-  const bytes = out.bytes();
-  for (const r of pageData) {
-    assert.equal(new DataView(bytes.buffer).getUint32(r.offset, true), 1, `type at ${r.offset}`);
-    assert.equal(new DataView(bytes.buffer).getUint32(r.offset + 4, true) + 8, r.bytes);
-  }
 });
 
 Deno.test("history: XDG path, newest first, no blanks or repeats, trimmed, reloaded", async () => {

@@ -16,7 +16,6 @@ import { heatMap, heatShade, renderHeatMap } from "../heat_map.ts";
 import { hexDump } from "../hex_dump.ts";
 import { DEFAULT_RANGE_PFNS, hottestRanges } from "../hot_ranges.ts";
 import type { ReplMigration } from "../migration.ts";
-import { writtenRecords } from "../record_log.ts";
 import { ReplError, reply } from "../reply.ts";
 import type { ReplSession } from "../session.ts";
 
@@ -191,7 +190,7 @@ export const recordsCommand: ReplCommand = {
     atMost(args, 1, "records", this.usage);
     const count = args.length ? parseWhole(args[0], "records", "N", { min: 1, max: 63 }) : 10;
     const m = session.requireMigration("records");
-    const records = writtenRecords(m.engine.recentRecords).slice(-count);
+    const records = m.engine.recentRecords.slice(-count);
     const lines = records.map((r) =>
       `${String(r.offset).padStart(12)}  ${r.type.padEnd(22)} ${String(r.bytes).padStart(9)} bytes`
     );
