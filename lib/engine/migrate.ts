@@ -21,7 +21,7 @@ import {
 } from "../xl/migrate_protocol.ts";
 import type { Hypervisor } from "../xen/hypervisor.ts";
 import { type RestoreOptions, type RestoreResult, restoreStream } from "./restore.ts";
-import { type SaveOptions, SaveSession, type SaveStats } from "./save_session.ts";
+import { SaveAbortedError, type SaveOptions, SaveSession, type SaveStats } from "./save_session.ts";
 import type { Channel, ReceiveChannel } from "./transport.ts";
 
 /** A protocol step failed: says which, and what was seen. */
@@ -94,11 +94,13 @@ export async function migrateDomain(
   let undecided = false;
   // Set once the receiver reported that it runs the domain.
   let destinationRuns = false;
-  // Interrupted after stop-and-copy but before permission to go (waiting for
-  // the receiver's ready message): resume the source now, not when the
-  // channel finally fails.
+  // Interrupted before permission to go (e.g. waiting for the receiver's
+  // banner or ready message): resume the source now, and stop waiting for
+  // the receiver — its reply may never come.
   const onAbort = () => {
-    if (!undecided && !destinationRuns) save.abort(String(options.signal?.reason ?? "interrupted"));
+    if (undecided || destinationRuns) return;
+    save.abort(String(options.signal?.reason ?? "interrupted"));
+    replies?.close();
   };
   options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
@@ -138,6 +140,13 @@ export async function migrateDomain(
     }
     save.abort(message);
     await channel.abort();
+    // Interrupted while waiting for the receiver: say so, not "it closed".
+    if (options.signal?.aborted && !(e instanceof SaveAbortedError)) {
+      throw new SaveAbortedError(
+        save.abortedIn ?? "new",
+        String(options.signal.reason ?? "interrupted"),
+      );
+    }
     throw e;
   } finally {
     options.signal?.removeEventListener("abort", onAbort);

@@ -200,6 +200,7 @@ export class SaveSession {
   #pausedByUs = false;
   #pausedAt?: number;
   #abortedIn?: SavePhase;
+  #abortReason?: string;
   #stopReason?: string;
   #sender: PageSender;
   #records: { type: string; bytes: number; offset: number }[] = [];
@@ -306,7 +307,7 @@ export class SaveSession {
     // Aborted from outside (signal, CLI cleanup, REPL) while a step was in
     // flight: stop here rather than carry on (e.g. re-enable log-dirty).
     if (this.#phase === "aborted") {
-      throw new SaveAbortedError(this.#abortedIn ?? "aborted", this.#stopReason ?? "aborted");
+      throw new SaveAbortedError(this.#abortedIn ?? "aborted", this.#abortReason ?? "aborted");
     }
     if (this.#options.signal?.aborted) {
       throw new SaveAbortedError(this.#phase, String(this.#options.signal.reason ?? "interrupted"));
@@ -513,6 +514,7 @@ export class SaveSession {
   abort(reason = "aborted"): void {
     if (this.#phase === "aborted") return;
     this.#stopReason ??= reason;
+    this.#abortReason = reason;
     this.#abortedIn = this.#phase;
     this.#phase = "aborted";
     try {

@@ -181,3 +181,11 @@ void xsim_reset_all(void)
 {
     for (uint32_t id = 0; id < XSIM_MAX_DOMID; id++) xsim_destroy(id);
 }
+
+/* Unloading the library (the last dlclose, or process teardown) with guests
+ * still running would leave their writer threads executing unmapped code:
+ * stop them first. */
+__attribute__((destructor)) static void xsim_unload(void)
+{
+    xsim_reset_all();
+}
