@@ -18,6 +18,15 @@ import type { ForeignMemory } from "../xen/foreign_memory.ts";
 import { PROT_READ } from "../xen/constants.ts";
 import { XenError } from "../xen/errors.ts";
 
+/**
+ * Longest stretch of sending, in ms, between two turns of the event loop.
+ * A file sink completes every write at once, so without a turn now and then
+ * a whole save runs as one chain of microtasks and SIGINT / SIGTERM
+ * listeners (the guest-restoring cleanup) and timers never run until it
+ * ends (found by the signal tests of issue 7).
+ */
+const YIELD_EVERY_MS = 50;
+
 /** Counts of what one send produced. */
 export interface SendCounts {
   /** pfn entries written (all types). */
@@ -40,6 +49,7 @@ export class PageSender {
   #head = new Uint8Array(RECORD_HEADER_SIZE + PAGE_DATA_HEADER_SIZE + MAX_BATCH_SIZE * 8);
   #dataPfns = new Float64Array(MAX_BATCH_SIZE);
   #counts: SendCounts = { pfns: 0, pages: 0, bytes: 0, records: 0 };
+  #lastYield = performance.now();
   /** Called after each record (progress reporting). */
   onRecord?: (counts: SendCounts) => void;
 
@@ -158,5 +168,9 @@ export class PageSender {
     c.bytes += headLength + withData * PAGE_SIZE;
     c.records++;
     this.onRecord?.(c);
+    if (performance.now() - this.#lastYield > YIELD_EVERY_MS) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      this.#lastYield = performance.now();
+    }
   }
 }
