@@ -185,9 +185,15 @@ export function describeGuestState(s: GuestState): string {
 }
 
 /**
- * Progress as JSON lines on stderr (`--json`): one line per phase or
- * iteration change, for scripts that follow a save.
+ * Progress as JSON lines on stderr (`--json`): a `start` line once the
+ * command is under way (interrupts from here on clean up and report), then
+ * one line per phase or iteration change, for scripts that follow a save.
  */
+export function jsonStart(domid: number): void {
+  writeAllSync(Deno.stderr, JSON.stringify({ event: "start", phase: "new", domid }) + "\n");
+}
+
+/** See {@linkcode jsonStart}. */
 export function jsonProgress(): (p: SaveProgress) => void {
   let last = "";
   return (p) => {

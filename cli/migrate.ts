@@ -16,6 +16,7 @@ import {
   formatSaveStats,
   guestState,
   jsonProgress,
+  jsonStart,
   phaseLabel,
   runEngineCommand,
   settled,
@@ -83,6 +84,7 @@ export function migrateCommand(args: string[]): Promise<number> {
         const state = await report(at, "interrupted");
         writeAllSync(Deno.stderr, `xenmig migrate: interrupted during ${at}; ${state}\n`);
       });
+      if (values.json) jsonStart(domid);
       try {
         const running = migrateDomain(session.hv, domid, channel, {
           policy: policyFrom(values),

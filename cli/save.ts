@@ -17,6 +17,7 @@ import {
   formatSaveStats,
   guestState,
   jsonProgress,
+  jsonStart,
   phaseLabel,
   runEngineCommand,
   settled,
@@ -105,6 +106,7 @@ export function saveCommand(args: string[]): Promise<number> {
         const state = await report(at, "interrupted");
         writeAllSync(Deno.stderr, `xenmig save: interrupted during ${at}; ${state}\n`);
       });
+      if (values.json) jsonStart(domid);
       try {
         const running = save.run();
         saving = running;
