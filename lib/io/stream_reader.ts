@@ -181,7 +181,11 @@ export class StreamReader {
       // Small needs read ahead; large ones read exactly what is missing, so
       // a big record arrives in one read with no later compaction copy.
       const want = need < READ_AHEAD ? READ_AHEAD : need;
-      if (this.#buf.length - this.#end < want) this.#grow(this.#end + want, n);
+      // Grow only once the room is used up: growing whenever the room was
+      // short of `want` reallocated (and copied) on every short read of a
+      // pipe or socket — quadratic in the structure (found by fuzzing).
+      // Grown when full, the buffer doubles each time: linear.
+      if (this.#end === this.#buf.length) this.#grow(this.#end + want, n);
       const room = this.#buf.subarray(
         this.#end,
         this.#end + Math.min(want, this.#buf.length - this.#end),
