@@ -4,6 +4,7 @@
  * @module
  */
 
+import { convertCommand } from "./convert.ts";
 import { demoCommand } from "./demo.ts";
 import { migrateCommand } from "./migrate.ts";
 import { receiveCommand } from "./receive.ts";
@@ -41,6 +42,11 @@ export const COMMANDS: readonly Command[] = [
     name: "verify",
     summary: "Verify a migration stream (drop-in for verify-stream-v2, plus --strict and --json)",
     run: (args) => verifyCommand(args, "xenmig verify"),
+  },
+  {
+    name: "convert",
+    summary: "Convert a legacy image to v2 (drop-in for convert-legacy-stream, -w/-g detected)",
+    run: (args) => convertCommand(args, "xenmig convert"),
   },
   {
     name: "xen",

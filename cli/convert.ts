@@ -16,6 +16,7 @@ import { openInput, parseFd } from "../lib/io/byte_source.ts";
 import { CONVERTER_VERSION } from "../lib/legacy/constants.ts";
 import { convertLegacyStream, type LegacyOutputFormat } from "../lib/legacy/convert.ts";
 import { LegacyUnsupportedError } from "../lib/legacy/errors.ts";
+import { atomicTempPath, enlargePipe, WritebackSink } from "../lib/legacy/fast_io.ts";
 import { formatHelp, type OptionSpec, parseOptions, UsageError } from "./options.ts";
 import { ToolOutput, writeAllSync } from "./output.ts";
 
@@ -98,11 +99,13 @@ interface Output {
 /**
  * Opens `spec`: a descriptor or a non-regular file (FIFO, device) is written
  * directly; a regular file (or a new one) atomically, through a temporary
- * file renamed over it on success.
+ * file renamed over it on success — written back to disk as the conversion
+ * goes, so the `fsync` before the rename is short.
  */
 async function openTarget(spec: string): Promise<Output> {
+  const fd = parseFd(spec);
   let path = spec;
-  let direct = parseFd(spec) !== undefined;
+  let direct = fd !== undefined;
   if (!direct) {
     try {
       const st = await Deno.stat(spec);
@@ -113,17 +116,36 @@ async function openTarget(spec: string): Promise<Output> {
     }
   }
   if (direct) {
+    if (fd !== undefined) enlargePipe(fd);
     const sink = await openOutput(spec);
     return { sink, commit: () => sink.close(), discard: () => sink.close() };
   }
   const file = await AtomicFile.create(path);
-  return { sink: file, commit: () => file.commit(), discard: () => file.abort() };
+  const temp = await atomicTempPath(path);
+  const writeback = temp ? await WritebackSink.open(file, temp).catch(() => undefined) : undefined;
+  return {
+    sink: writeback ?? file,
+    async commit() {
+      await writeback?.release();
+      await file.commit();
+    },
+    async discard() {
+      await writeback?.release();
+      await file.abort();
+    },
+  };
 }
 
 /**
  * Runs the convert command with `args`; returns the exit code.
  *
- * @example
+ * @example Print the converter version
+ * ```ts
+ * import { convertCommand } from "./convert.ts";
+ * console.assert(await convertCommand(["--version"], "convert-legacy-stream") === 0);
+ * ```
+ *
+ * @example Convert a file (`-w` / `-g` detected)
  * ```ts ignore
  * import { convertCommand } from "./convert.ts";
  * Deno.exit(await convertCommand(["-i", "old.save", "-o", "new.save", "-f", "libxl"], "xenmig convert"));
@@ -164,6 +186,8 @@ export async function convertCommand(args: string[], prog: string): Promise<numb
 
   let source;
   try {
+    const inFd = parseFd(inSpec);
+    if (inFd !== undefined) enlargePipe(inFd);
     source = await openInput(inSpec);
   } catch (e) {
     msg.error(`${prog}: cannot open input '${inSpec}': ${(e as Error).message}`);
