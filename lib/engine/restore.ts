@@ -120,7 +120,9 @@ function shapeFromConfig(config: string | undefined): Partial<DomainShape> {
     const vcpus = Number(c?.b_info?.max_vcpus);
     return {
       maxMemKib: Number.isSafeInteger(memkb) && memkb > 0 ? memkb : undefined,
-      vcpus: Number.isSafeInteger(vcpus) && vcpus > 0 ? vcpus : undefined,
+      // vcpu counts are 32-bit in the hypercalls; a larger one (the config
+      // is part of the untrusted stream) is no count (found by fuzzing).
+      vcpus: Number.isSafeInteger(vcpus) && vcpus > 0 && vcpus <= 0xffffffff ? vcpus : undefined,
     };
   } catch {
     return {};
@@ -194,6 +196,11 @@ export async function restoreStream(
     pfnLimit = options.pfnLimit ?? Math.max(LOW_PFN_SPACE, memPages + MMIO_HOLE_PAGES);
     const d = hv.createDomain({ maxVcpus: vcpus, flags: XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap });
     try {
+      // Never beyond the guest's physical address width: a memory size
+      // taken from the stream's config must not let its pfns outside the
+      // domain's range (found by fuzzing: the simulator counted the access).
+      const bits = d.info().gpaddrBits;
+      if (bits > 12 && bits < 64) pfnLimit = Math.min(pfnLimit, 2 ** (bits - 12));
       d.setMaxVcpus(vcpus);
       d.setMaxMem(maxMemKib + LIBXL_MAXMEM_CONSTANT);
     } catch (e) {
@@ -276,6 +283,9 @@ export async function restoreStream(
             );
           }
           strict = new StrictLibxcChecker(version, ev.header.type, warnings);
+          // A hypervisor failure creating the domain is reported at the
+          // domain header (a RestoreError with offset), not as a bare XenError.
+          current = { offset: ev.offset, where: "libxc domain header" };
           domain = create();
           break;
         case "record-header": {

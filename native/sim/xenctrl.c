@@ -40,7 +40,10 @@ static int fill_info(struct xsim_domain *d, void *p)
     i->nr_online_vcpus = d->nr_vcpus;
     i->max_vcpu_id = d->nr_vcpus ? d->nr_vcpus - 1 : XEN_INVALID_MAX_VCPU_ID;
     memcpy(i->handle, d->handle, 16);
-    i->gpaddr_bits = 52;
+    /* The guest's physical address width covers exactly its pfn space, so
+     * callers (restore) can tell which pfns are out of range. */
+    i->gpaddr_bits = 12;
+    while (i->gpaddr_bits < 64 && (1ULL << (i->gpaddr_bits - 12)) < d->pfn_space) i->gpaddr_bits++;
     i->arch_config_emulation_flags = d->emulation_flags;
     i->arch_config_misc_flags = d->misc_flags;
     return 0;

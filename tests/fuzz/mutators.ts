@@ -470,6 +470,48 @@ const mutateXenstore: Mutator = (b, { rng, format }) => {
   return out;
 };
 
+const CONFIG_VALUES = [
+  "0",
+  "-1",
+  "1",
+  "2",
+  "129",
+  "1.5",
+  "1e400",
+  "2147483648",
+  "4294967297",
+  "16777216", // 16 GiB in KiB: the simulator's whole pfn space
+  "16777217",
+  "17179869184", // 16 TiB in KiB
+  "9007199254740993",
+  '"65536"',
+  "null",
+  "[]",
+];
+
+/**
+ * Rewrites a number of the xl header's JSON config (memory sizes, vcpus:
+ * what restore sizes the domain from), fixing up both length fields.
+ */
+const mutateConfig: Mutator = (b, { rng, format }) => {
+  const xl = mapStream(b, format as V2Format).spans.find((s) => s.kind === "xl-header");
+  if (!xl || (xl.length ?? 0) < 4 || xl.offset + xl.size > b.length) return undefined;
+  const dataAt = xl.offset + 48;
+  const len = getU32(b, dataAt);
+  if (4 + len > (xl.length ?? 0)) return undefined;
+  const text = new TextDecoder().decode(b.subarray(dataAt + 4, dataAt + 4 + len));
+  const numbers = [...text.matchAll(/"(max_memkb|target_memkb|max_vcpus)"\s*:\s*(-?[0-9.e+]+)/g)];
+  if (numbers.length === 0) return undefined;
+  const m = rng.pick(numbers);
+  const at = m.index! + m[0].length - m[2].length;
+  const next = text.slice(0, at) + rng.pick(CONFIG_VALUES) + text.slice(at + m[2].length);
+  const config = new TextEncoder().encode(next);
+  const head = b.slice(0, dataAt + 4);
+  setU32(head, 44, 4 + config.length + ((xl.length ?? 0) - 4 - len));
+  setU32(head, dataAt, config.length);
+  return concat(head, config, b.subarray(dataAt + 4 + len));
+};
+
 const BLIND: readonly [Mutator, string, number][] = [
   [flipBits, "flip", 6],
   [interestingBytes, "bytes", 4],
@@ -494,6 +536,7 @@ const STRUCTURED: readonly [Mutator, string, number][] = [
   [setCount, "count", 6],
   [mutatePfn, "pfn", 5],
   [mutateXenstore, "xenstore", 1],
+  [mutateConfig, "config", 2],
 ];
 
 function weighted(table: readonly [Mutator, string, number][]): [Mutator, string][] {

@@ -5,7 +5,13 @@
  *
  * - a libxl stream with a second LIBXC_CONTEXT made restore create a second
  *   domain, leaking the first (and mapping pfns populated only in the first);
- * - an HVM_PARAMS index above 32 bits reached the FFI as a TypeError.
+ * - an HVM_PARAMS index above 32 bits reached the FFI as a TypeError;
+ * - the xl config (part of the untrusted stream) sized the domain: a
+ *   `max_vcpus` above 32 bits reached the FFI as a TypeError, a huge
+ *   `max_memkb` let pfns beyond the domain's range through to the
+ *   hypervisor (the simulator counted an out-of-range access), and a
+ *   hypervisor refusal at domain creation escaped as a bare XenError
+ *   without an offset.
  *
  * @module
  */
@@ -21,7 +27,10 @@ import { encodeLibxcRecord } from "../../lib/libxc/records.ts";
 import { LIBXL_REC_TYPE } from "../../lib/libxl/constants.ts";
 import { encodeLibxlHeader } from "../../lib/libxl/header.ts";
 import { encodeLibxlRecord } from "../../lib/libxl/records.ts";
+import { RestoreError } from "../../lib/engine/restore.ts";
+import { XenError } from "../../lib/xen/errors.ts";
 import { type HypervisorSession, openHypervisor } from "../../lib/xen/open.ts";
+import { encodeXlConfigData, encodeXlHeader, XL_MANDATORY_FLAG_JSON } from "../../lib/xl/header.ts";
 import { minifyStream } from "./seeds.ts";
 import { mapStream } from "./stream_map.ts";
 
@@ -93,5 +102,62 @@ Deno.test("restore refuses an HVM_PARAMS index wider than 32 bits as a record er
   assertInstanceOf(error, RecordError);
   assertStringIncludes(error.message, "HVM_PARAMS entry 1: index 0x400000000001");
   assertEquals(error.offset, params.offset);
+  assertEquals(leaked, []);
+});
+
+/** An xl save file (JSON config, no STREAMv2: libxc follows) around `image`. */
+function xlAround(image: Uint8Array, config: object): Uint8Array {
+  return concat(
+    encodeXlHeader(
+      { mandatoryFlags: XL_MANDATORY_FLAG_JSON },
+      encodeXlConfigData(JSON.stringify(config) + "\0"),
+    ),
+    image,
+  );
+}
+
+Deno.test("restore ignores an xl config max_vcpus that is no 32-bit count", async () => {
+  using session = await openHypervisor({ sim: "mem=64M" });
+  const image = await savedImage(session);
+  const stream = xlAround(image, { b_info: { max_vcpus: 2 ** 32 + 1, max_memkb: 65536 } });
+  const { error, leaked } = await restoreOutcome(session, stream);
+  assertEquals(error, undefined);
+  assertEquals(leaked, []);
+});
+
+Deno.test("restore keeps pfns within the domain's address width whatever the config's memory", async () => {
+  using session = await openHypervisor({ sim: "mem=64M" });
+  const image = await savedImage(session);
+  const page = mapStream(image, "libxc").spans.find((s) => s.type === REC_TYPE.PAGE_DATA);
+  assert(page);
+  const bad = image.slice();
+  const v = new DataView(bad.buffer);
+  v.setUint32(page.offset + 16, 0x500000, true); // pfn 0x500000: 20 GiB, past the 16 GiB space
+  v.setUint32(page.offset + 20, 0, true);
+  const before = session.sim!.globalStats().outOfRangeTotal;
+  const { error, leaked } = await restoreOutcome(
+    session,
+    xlAround(bad, { b_info: { max_vcpus: 1, max_memkb: 32 * 1024 * 1024 } }),
+  );
+  assertInstanceOf(error, RecordError);
+  assertStringIncludes(error.message, "pfn[0] 0x500000 is beyond the domain's limit 0x400000");
+  assertEquals(session.sim!.globalStats().outOfRangeTotal - before, 0, "no out-of-range access");
+  assertEquals(leaked, []);
+});
+
+Deno.test("restore reports a refused domain creation at the domain header", async () => {
+  using session = await openHypervisor({ sim: "mem=64M" });
+  const image = await savedImage(session);
+  // The simulator (like Xen) refuses 129 vcpus.
+  const stream = xlAround(image, { b_info: { max_vcpus: 129, max_memkb: 65536 } });
+  const header = encodeXlHeader({}, new Uint8Array(0)).length;
+  const config = encodeXlConfigData(
+    JSON.stringify({ b_info: { max_vcpus: 129, max_memkb: 65536 } }) + "\0",
+  ).length;
+  const { error, leaked } = await restoreOutcome(session, stream);
+  assertInstanceOf(error, RestoreError);
+  assertInstanceOf(error.cause, XenError);
+  assertEquals(error.offset, header + config + 24); // after the image header
+  assertEquals(error.where, "libxc domain header");
   assertEquals(leaked, []);
 });
