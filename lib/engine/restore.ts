@@ -26,6 +26,7 @@ import {
   REC_TYPE,
   recTypeName,
 } from "../libxc/constants.ts";
+import { decodeHvmContext, HVM_SAVE_TYPE } from "../libxc/hvm_context.ts";
 import { decodeLibxcRecord, type LibxcRecord } from "../libxc/records.ts";
 import { LIBXL_REC_TYPE } from "../libxl/constants.ts";
 import { REC_TYPE_OPTIONAL } from "../record_header.ts";
@@ -186,12 +187,13 @@ export async function restoreStream(
   const populated = new PfnTracker(1 << 24);
   let pages = 0, pageRecords = 0;
   let skipLibxcBody = false;
+  let vcpus = 1;
   let current: { offset: number; where: string } | undefined;
 
   const create = (): Domain => {
     const shape = { ...shapeFromConfig(config), ...definedOnly(options) };
     const maxMemKib = shape.maxMemKib ?? 1024 * 1024;
-    const vcpus = shape.vcpus ?? 1;
+    vcpus = shape.vcpus ?? 1;
     const memPages = Math.ceil(maxMemKib / 4);
     pfnLimit = options.pfnLimit ?? Math.max(LOW_PFN_SPACE, memPages + MMIO_HOLE_PAGES);
     const d = hv.createDomain({ maxVcpus: vcpus, flags: XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap });
@@ -395,7 +397,7 @@ export async function restoreStream(
                 where,
               );
             case REC_TYPE.END:
-              if (hvmContext) d.setHvmContext(hvmContext);
+              if (hvmContext) applyHvmContext(d, hvmContext, vcpus);
               break;
           }
           break;
@@ -423,6 +425,34 @@ export async function restoreStream(
     }
     if (e instanceof StreamError || !(e instanceof Error) || !current) throw e;
     throw new RestoreError(e, current.offset, current.where);
+  }
+}
+
+/**
+ * Sets the HVM context; when the hypervisor refuses it because the context
+ * holds more vcpus than the domain was created with (a libxl or bare libxc
+ * stream carries no vcpu count), says so and how to fix it.
+ */
+function applyHvmContext(d: Domain, blob: Uint8Array, vcpus: number): void {
+  try {
+    d.setHvmContext(blob);
+  } catch (e) {
+    let inStream = 0;
+    try {
+      for (const r of decodeHvmContext(blob)) {
+        if (r.typecode === HVM_SAVE_TYPE.CPU) inStream = Math.max(inStream, r.instance + 1);
+      }
+    } catch {
+      // A malformed blob: the hypervisor's own error says enough.
+    }
+    if (inStream > vcpus) {
+      throw new Error(
+        `the stream's HVM context has ${inStream} vcpus but the domain was created with ${vcpus}: ` +
+          `restore with --vcpus ${inStream} (libxl and bare libxc streams carry no vcpu count)`,
+        { cause: e },
+      );
+    }
+    throw e;
   }
 }
 

@@ -4,7 +4,10 @@ import { StreamReader } from "../../lib/io/stream_reader.ts";
 
 Deno.test("parseTarget: every target form, and bad ones", () => {
   assert.deepEqual(parseTarget("tcp://[::1]:8002"), { kind: "tcp", host: "::1", port: 8002 });
-  assert.deepEqual(parseTarget("| ssh h xl migrate-receive"), { kind: "command", command: "ssh h xl migrate-receive" });
+  assert.deepEqual(parseTarget("| ssh h xl migrate-receive"), {
+    kind: "command",
+    command: "ssh h xl migrate-receive",
+  });
   assert.deepEqual(parseTarget("fd:7"), { kind: "fd", fd: 7 });
   assert.deepEqual(parseTarget("dom.save"), { kind: "file", path: "dom.save" });
   assert.throws(() => parseTarget("tcp://host"), /expected tcp:\/\/HOST:PORT/);
