@@ -89,7 +89,17 @@ export class History {
       await Deno.mkdir(dirname(this.path), { recursive: true });
       if (this.#lines.length > HISTORY_SIZE) {
         this.#lines = this.#lines.slice(-HISTORY_SIZE);
-        await Deno.writeTextFile(this.path, this.#lines.join("\n") + "\n");
+        // Rewritten whole through a temporary file renamed over it, so an
+        // interrupted or failed write never leaves a truncated history
+        // (issue 7: every file a command writes is written atomically).
+        const tmp = `${this.path}.${Deno.pid}.tmp`;
+        try {
+          await Deno.writeTextFile(tmp, this.#lines.join("\n") + "\n");
+          await Deno.rename(tmp, this.path);
+        } catch (e) {
+          await Deno.remove(tmp).catch(() => {});
+          throw e;
+        }
       } else {
         await Deno.writeTextFile(this.path, text + "\n", { append: true });
       }

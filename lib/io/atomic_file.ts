@@ -48,11 +48,11 @@ export class AtomicFile implements ByteSink {
   #done = false;
   #unregister: () => void;
 
-  private constructor(file: Deno.FsFile, temp: string, target: string) {
+  private constructor(file: Deno.FsFile, temp: string, target: string, unregister: () => void) {
     this.#file = file;
     this.#temp = temp;
     this.#target = target;
-    this.#unregister = onInterrupt(() => removeSync(temp));
+    this.#unregister = unregister;
   }
 
   /** Starts writing `target` (through a temporary file in the same directory). */
@@ -62,16 +62,20 @@ export class AtomicFile implements ByteSink {
       dirname(target),
       `.${base}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`,
     );
+    // The cleanup is registered before the file exists: a signal arriving
+    // while it is being created then removes it too (issue 7).
+    const unregister = onInterrupt(() => removeSync(temp));
     let file: Deno.FsFile;
     try {
       file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
     } catch (e) {
+      unregister();
       throw new Error(
         `cannot create ${target}: ${(e as Error).message.replace(/ \(os error \d+\).*$/, "")}`,
         { cause: e },
       );
     }
-    return new AtomicFile(file, temp, target);
+    return new AtomicFile(file, temp, target, unregister);
   }
 
   /** The final path. */

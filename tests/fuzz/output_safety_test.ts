@@ -142,3 +142,33 @@ Deno.test({
     assertEquals(listDir(dir.path), ["in.img"]);
   },
 });
+
+Deno.test("repl history: rewritten atomically; a failed rewrite leaves no temporary file", async () => {
+  const { History, HISTORY_SIZE } = await import("../../cli/repl/history.ts");
+  using dir = scratchDir();
+  const path = `${dir.path}/repl_history`;
+  const full = Array.from({ length: HISTORY_SIZE }, (_, i) => `cmd ${i}`).join("\n") + "\n";
+  await Deno.writeTextFile(path, full);
+  const history = await History.load(path);
+  // The history file turns into a directory: the rewrite (trimming to
+  // HISTORY_SIZE) cannot replace it.
+  await Deno.remove(path);
+  await Deno.mkdir(path);
+  await Deno.writeTextFile(`${path}/keep`, "x");
+  const message = await history.add("one more");
+  assert(message !== undefined && message.includes("history not saved"), message);
+  assertEquals(listDir(dir.path), ["repl_history"]);
+
+  // And a successful rewrite replaces it whole (a new file renamed over
+  // it), never truncating and rewriting the old one in place.
+  await Deno.remove(path, { recursive: true });
+  await Deno.writeTextFile(path, full);
+  const inode = (await Deno.stat(path)).ino;
+  const again = await History.load(path);
+  assertEquals(await again.add("newest"), undefined);
+  assert((await Deno.stat(path)).ino !== inode, "replaced by rename, not rewritten in place");
+  assertEquals(listDir(dir.path), ["repl_history"]);
+  const lines = (await Deno.readTextFile(path)).trimEnd().split("\n");
+  assertEquals(lines.length, HISTORY_SIZE);
+  assertEquals(lines[lines.length - 1], "newest");
+});
