@@ -36,6 +36,7 @@ console.log(
 
 // 3. The suite.
 const junit = join(cache, "junit.xml");
+await Deno.remove(junit).catch(() => {}); // never count a previous run's report
 const args = Deno.args.length ? Deno.args : ["."];
 const status = await new Deno.Command(Deno.execPath(), {
   args: ["test", "-A", "--doc", `--junit-path=${junit}`, ...args],

@@ -238,7 +238,7 @@ function u64s(body: Uint8Array, from: number): bigint[] {
  * const rec = { type: REC_TYPE.X86_TSC_INFO, mode: 2, khz: 0, nsec: 0n, incarnation: 1, reserved: 0 } as const;
  * const bytes = encodeLibxcRecord(rec);
  * const back = decodeLibxcRecord(REC_TYPE.X86_TSC_INFO, bytes.subarray(8, 8 + 24));
- * console.assert(back.type === REC_TYPE.X86_TSC_INFO && back.incarnation === 1);
+ * console.assert("incarnation" in back && back.incarnation === 1);
  * ```
  */
 export function decodeLibxcRecord(
