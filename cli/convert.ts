@@ -12,11 +12,13 @@
 import { StreamError } from "../lib/errors.ts";
 import { AtomicFile } from "../lib/io/atomic_file.ts";
 import { type ByteSink, openOutput } from "../lib/io/byte_sink.ts";
-import { openInput, parseFd } from "../lib/io/byte_source.ts";
+import { type ByteSource, openInput, parseFd } from "../lib/io/byte_source.ts";
 import { CONVERTER_VERSION } from "../lib/legacy/constants.ts";
 import { convertLegacyStream, type LegacyOutputFormat } from "../lib/legacy/convert.ts";
 import { LegacyUnsupportedError } from "../lib/legacy/errors.ts";
-import { atomicTempPath, enlargePipe, WritebackSink } from "../lib/legacy/fast_io.ts";
+import { FdInput } from "../lib/legacy/fd_input.ts";
+import { atomicTempPath, FdOutput } from "../lib/legacy/fd_output.ts";
+import { enlargePipe, FdError, libc, O_RDONLY, O_WRONLY, openFd } from "../lib/legacy/libc.ts";
 import { formatHelp, type OptionSpec, parseOptions, UsageError } from "./options.ts";
 import { ToolOutput, writeAllSync } from "./output.ts";
 
@@ -97,12 +99,27 @@ interface Output {
 }
 
 /**
+ * Opens the input: through libc when FFI is there (page data then moves
+ * to the output inside the kernel), else through Deno.
+ */
+async function openSource(spec: string): Promise<ByteSource> {
+  const c = libc();
+  const fd = parseFd(spec);
+  if (fd !== undefined) enlargePipe(fd);
+  if (!c) return await openInput(spec);
+  return fd !== undefined
+    ? new FdInput(c, fd)
+    : new FdInput(c, openFd(c, spec, O_RDONLY), { owned: true });
+}
+
+/**
  * Opens `spec`: a descriptor or a non-regular file (FIFO, device) is written
  * directly; a regular file (or a new one) atomically, through a temporary
  * file renamed over it on success — written back to disk as the conversion
  * goes, so the `fsync` before the rename is short.
  */
 async function openTarget(spec: string): Promise<Output> {
+  const c = libc();
   const fd = parseFd(spec);
   let path = spec;
   let direct = fd !== undefined;
@@ -117,23 +134,33 @@ async function openTarget(spec: string): Promise<Output> {
   }
   if (direct) {
     if (fd !== undefined) enlargePipe(fd);
-    const sink = await openOutput(spec);
+    const sink = !c
+      ? await openOutput(spec)
+      : new FdOutput(c, fd ?? openFd(c, spec, O_WRONLY), { owned: fd === undefined });
     return { sink, commit: () => sink.close(), discard: () => sink.close() };
   }
   const file = await AtomicFile.create(path);
-  const temp = await atomicTempPath(path);
-  const writeback = temp ? await WritebackSink.open(file, temp).catch(() => undefined) : undefined;
+  const temp = c ? await atomicTempPath(path) : undefined;
+  if (!c || !temp) return { sink: file, commit: () => file.commit(), discard: () => file.abort() };
+  // Written through a descriptor of our own; AtomicFile syncs, renames, cleans up.
+  const out = new FdOutput(c, openFd(c, temp, O_WRONLY), { owned: true, writeback: true });
   return {
-    sink: writeback ?? file,
+    sink: out,
     async commit() {
-      await writeback?.release();
+      await out.close();
       await file.commit();
     },
     async discard() {
-      await writeback?.release();
+      await out.close();
       await file.abort();
     },
   };
+}
+
+/** The reason alone, for "cannot open" lines. */
+function reason(e: unknown): string {
+  if (e instanceof FdError) return e.reason;
+  return e instanceof Error ? e.message : String(e);
 }
 
 /**
@@ -186,11 +213,9 @@ export async function convertCommand(args: string[], prog: string): Promise<numb
 
   let source;
   try {
-    const inFd = parseFd(inSpec);
-    if (inFd !== undefined) enlargePipe(inFd);
-    source = await openInput(inSpec);
+    source = await openSource(inSpec);
   } catch (e) {
-    msg.error(`${prog}: cannot open input '${inSpec}': ${(e as Error).message}`);
+    msg.error(`${prog}: cannot open input '${inSpec}': ${reason(e)}`);
     await msg.close();
     return 1;
   }
@@ -199,7 +224,7 @@ export async function convertCommand(args: string[], prog: string): Promise<numb
     output = await openTarget(outSpec);
   } catch (e) {
     source.close();
-    msg.error(`${prog}: cannot open output '${outSpec}': ${(e as Error).message}`);
+    msg.error(`${prog}: cannot open output '${outSpec}': ${reason(e)}`);
     await msg.close();
     return 1;
   }
@@ -223,8 +248,9 @@ export async function convertCommand(args: string[], prog: string): Promise<numb
     } else if (e instanceof LegacyUnsupportedError) {
       msg.error(`Unsupported: ${e.describe()}`);
       code = 2;
-    } else if (e instanceof Deno.errors.BrokenPipe || e instanceof Deno.errors.PermissionDenied) {
-      msg.error(`${prog}: cannot write output '${outSpec}': ${(e as Error).message}`);
+    } else if (e instanceof FdError || e instanceof Deno.errors.BrokenPipe) {
+      // An I/O error, as Xen's IOError: exit code 1.
+      msg.error(`I/O Error: ${(e as Error).message}`);
       code = 1;
     } else {
       msg.error(`Script Error: ${e instanceof Error ? e.message : String(e)}`);

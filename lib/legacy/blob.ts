@@ -8,14 +8,16 @@
  */
 
 import { TruncatedError } from "../errors.ts";
-import type { StreamReader } from "../io/stream_reader.ts";
+import type { ByteSink } from "../io/byte_sink.ts";
+import type { LegacyInput } from "./input.ts";
 
 /** Largest piece {@linkcode LegacyBlob.pieces} hands out by default. */
 export const BLOB_PIECE_SIZE = 1 << 20;
 
 /**
- * `length` octets at `offset` of a {@linkcode StreamReader}, to be consumed
- * once — as pieces, whole, or skipped — before the reader is used again.
+ * `length` octets at `offset` of a {@linkcode LegacyInput}, to be consumed
+ * once — as pieces, whole, moved to a sink, or skipped — before the input
+ * is used again.
  *
  * @example
  * ```ts
@@ -36,11 +38,11 @@ export class LegacyBlob {
   readonly length: number;
   /** What the run is, for error messages. */
   readonly where: string;
-  #reader: StreamReader;
+  #reader: LegacyInput;
   #done = 0;
 
   /** Describes `length` octets about to be read from `reader` at `offset`. */
-  constructor(reader: StreamReader, offset: number, length: number, where: string) {
+  constructor(reader: LegacyInput, offset: number, length: number, where: string) {
     this.#reader = reader;
     this.offset = offset;
     this.length = length;
@@ -71,6 +73,22 @@ export class LegacyBlob {
     const view = await this.#read(() => this.#reader.readExact(n, this.where));
     this.#done += n;
     return view.slice();
+  }
+
+  /**
+   * Writes what has not been consumed to `sink` — moved inside the kernel
+   * when the input can do that for this sink, else read and written.
+   */
+  async moveTo(sink: ByteSink): Promise<void> {
+    const n = this.remaining;
+    if (n === 0) return;
+    const input = this.#reader;
+    if (input.transferTo) {
+      await this.#read(() => input.transferTo!(n, sink, this.where));
+      this.#done += n;
+      return;
+    }
+    for await (const piece of this.pieces(n)) await sink.write(piece);
   }
 
   /** Skips whatever has not been consumed. */

@@ -38,6 +38,8 @@ import {
 } from "./constants.ts";
 import { DETECT_WINDOW, detectLegacyLayout, rejectNonLegacy } from "./detect.ts";
 import type { LegacyEvent } from "./events.ts";
+import { FdInput } from "./fd_input.ts";
+import type { LegacyInput, LookaheadInput } from "./input.ts";
 import { PeekableSource } from "./peekable_source.ts";
 import { LegacyReader } from "./reader.ts";
 import { decodeLibxlToolstack, printableBytes } from "./toolstack.ts";
@@ -61,7 +63,7 @@ export interface ConvertLegacyOptions {
   skipQemu?: boolean;
   /** Receives verbose lines (`-v`), worded as Xen's script words them. */
   info?: (line: string) => void;
-  /** Largest structure read whole (libxl toolstack data), in bytes. */
+  /** Largest structure read whole (libxl toolstack data), in bytes (an `FdInput` has its own). */
   maxBytes?: number;
 }
 
@@ -133,6 +135,8 @@ function widen(piece: Uint8Array): Uint8Array {
 /**
  * Converts the legacy image read from `source` and writes the v2 stream to
  * `sink` (flushed, not closed: committing or closing it is the caller's).
+ * With an `FdInput` source and an `FdOutput` sink, page data moves from one
+ * descriptor to the other inside the kernel.
  * Throws {@linkcode StreamError} for bad input, {@linkcode LegacyUnsupportedError}
  * for content that cannot be converted; output written by then is partial.
  *
@@ -159,7 +163,7 @@ export async function convertLegacyStream(
 ): Promise<ConvertLegacyResult> {
   const info = options.info ?? (() => {});
   const libxl = (options.format ?? "libxc") === "libxl";
-  const src = new PeekableSource(source);
+  const src: LookaheadInput = source instanceof FdInput ? source : new PeekableSource(source);
   const out = new V2Writer(sink);
 
   if (options.xl) {
@@ -184,7 +188,12 @@ export async function convertLegacyStream(
   }
 
   const pv = guestType === "pv";
-  const reader = new StreamReader(src, { startOffset: src.offset, maxBytes: options.maxBytes });
+  const reader: LegacyInput = src instanceof FdInput
+    ? src
+    : new StreamReader(src as PeekableSource, {
+      startOffset: src.offset,
+      maxBytes: options.maxBytes,
+    });
   const legacy = new LegacyReader(reader, {
     width,
     guestType,
@@ -382,7 +391,7 @@ export async function convertLegacyStream(
         } else {
           // libxc output: the record follows the stream as it was.
           await out.write(ev.header);
-          for await (const piece of ev.data.pieces()) await out.write(piece);
+          await out.raw(ev.data);
         }
         return;
     }

@@ -76,8 +76,11 @@ export interface PageBatchEvent {
   pfns: Uint32Array;
   /** `XTAB` filler words dropped. */
   dropped: number;
-  /** The pages of the kept words with data, 4096 octets each (a view). */
-  pages: Uint8Array;
+  /**
+   * The pages of the kept words with data, 4096 octets each: read them, or
+   * move them to an output (inside the kernel where the I/O allows).
+   */
+  pages: LegacyBlob;
 }
 
 /** A chunk without payload: `end`, `enable_verify_mode`, `last_checkpoint`. */

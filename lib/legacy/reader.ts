@@ -18,14 +18,15 @@
  * HVM:  qemu record ("DeviceModelRecord0002", uint32_t size, data)
  * ```
  *
- * Memory is bounded: page batches (at most 4 MiB) are read whole and handed
- * out as views; everything longer is handed out as a {@linkcode LegacyBlob}.
+ * Memory is bounded: everything long — page data, contexts, qemu state — is
+ * handed out as a {@linkcode LegacyBlob}, which the consumer reads piece by
+ * piece or moves to its output (inside the kernel, from an `FdInput`).
  *
  * @module
  */
 
 import { StreamError } from "../errors.ts";
-import type { StreamReader } from "../io/stream_reader.ts";
+import type { LegacyInput } from "./input.ts";
 import { LegacyBlob } from "./blob.ts";
 import { CHUNK, chunkName, LEGACY_CHUNKS, type LegacyChunkSpec } from "./chunks.ts";
 import {
@@ -76,8 +77,8 @@ function view(bytes: Uint8Array): DataView {
 }
 
 /**
- * Reads a legacy image from a {@linkcode StreamReader} positioned at its
- * first octet (after any xl header).
+ * Reads a legacy image from a {@linkcode LegacyInput} (a `StreamReader`,
+ * an `FdInput`) positioned at its first octet (after any xl header).
  *
  * @example Read a minimal 64-bit HVM image
  * ```ts
@@ -98,7 +99,7 @@ function view(bytes: Uint8Array): DataView {
  * ```
  */
 export class LegacyReader {
-  #r: StreamReader;
+  #r: LegacyInput;
   #width: ToolstackWidth;
   #ulong: number;
   #pv: boolean;
@@ -114,7 +115,7 @@ export class LegacyReader {
   #hvmOnlyInPv: { offset: number; chunk: LegacyChunkSpec } | undefined;
 
   /** Reads from `reader` as `options` say. */
-  constructor(reader: StreamReader, options: LegacyReaderOptions) {
+  constructor(reader: LegacyInput, options: LegacyReaderOptions) {
     this.#r = reader;
     this.#width = options.width;
     this.#ulong = options.width / 8;
@@ -240,10 +241,7 @@ export class LegacyReader {
         checkBatchCount(type, offset);
         const words = await r.readExact(type * this.#ulong, "legacy page batch pfn array");
         const pfns = decodeBatchPfns(words, type, this.#width, this.#pfns, offset + 4);
-        const pages = await r.readExact(
-          pfns.dataPages * LEGACY_PAGE_SIZE,
-          "legacy page batch data",
-        );
+        const pages = this.#blobOf(pfns.dataPages * LEGACY_PAGE_SIZE, "legacy page batch data");
         yield {
           kind: "page-batch",
           offset,

@@ -1,7 +1,9 @@
 /**
  * Writes the v2 stream the converter produces: libxc and libxl records,
- * buffered, with page data passed through from the reader's buffer (never
- * copied) and the PAGE_DATA header and pfn array built in one reused buffer.
+ * headers buffered, the PAGE_DATA header and pfn array built in one reused
+ * buffer, and long bodies — page data above all — moved from the input
+ * straight to the sink: as views of the reader's buffer (never copied), or
+ * inside the kernel when input and sink are descriptors.
  *
  * @module
  */
@@ -18,6 +20,9 @@ import { splitLegacyPfn } from "./page_batch.ts";
 const ZEROS = new Uint8Array(8);
 const NO_PAGES = new Uint8Array(0);
 
+/** Bodies shorter than this are read and buffered with the headers around them. */
+const MOVE_THRESHOLD = 64 * 1024;
+
 /**
  * A v2 stream writer over a {@linkcode ByteSink}.
  *
@@ -33,19 +38,22 @@ const NO_PAGES = new Uint8Array(0);
  * ```
  */
 export class V2Writer {
+  #sink: ByteSink;
   #out: BufferedWriter;
+  #moved = 0;
   #scratch = new Uint8Array(RECORD_HEADER_SIZE + PAGE_DATA_HEADER_SIZE + MAX_BATCH * 8);
   #pfns = new Float64Array(MAX_BATCH);
   #types = new Uint8Array(MAX_BATCH);
 
   /** Writes to `sink` (through a 1 MiB buffer). */
   constructor(sink: ByteSink) {
+    this.#sink = sink;
     this.#out = new BufferedWriter(sink);
   }
 
   /** Octets accepted so far. */
   get bytesWritten(): number {
-    return this.#out.bytesWritten;
+    return this.#out.bytesWritten + this.#moved;
   }
 
   /** Writes octets as they are (headers, passed-through data). */
@@ -76,16 +84,25 @@ export class V2Writer {
     const length = prefix.length + (map ? map.length(blob.remaining) : blob.remaining);
     await this.#header(type, length);
     await this.#out.write(prefix);
-    for await (const piece of blob.pieces()) await this.#out.write(map ? map.piece(piece) : piece);
+    if (map) {
+      for await (const piece of blob.pieces()) await this.#out.write(map.piece(piece));
+    } else {
+      await this.#move(blob);
+    }
     await this.#pad(length);
+  }
+
+  /** Writes the octets of `blob` as they are (the qemu record of libxc output). */
+  async raw(blob: LegacyBlob): Promise<void> {
+    await this.#move(blob);
   }
 
   /**
    * Writes a PAGE_DATA record for legacy pfn words (low 32 bits) and the
-   * pages of those with data.  The pages are written as given — a view of
-   * the reader's buffer — so no page is copied.
+   * pages of those with data, which are moved from the input to the sink
+   * without a copy in between.
    */
-  async pageData(words: Uint32Array, pages: Uint8Array): Promise<void> {
+  async pageData(words: Uint32Array, pages: LegacyBlob): Promise<void> {
     const count = words.length;
     const pfns = this.#pfns.subarray(0, count);
     const types = this.#types.subarray(0, count);
@@ -104,12 +121,24 @@ export class V2Writer {
     );
     await this.#out.write(this.#scratch.subarray(0, head));
     // Page data is a multiple of 8 octets: no padding.
-    await this.#out.write(pages);
+    await this.#move(pages);
   }
 
   /** Writes everything buffered to the sink. */
   flush(): Promise<void> {
     return this.#out.flush();
+  }
+
+  /** Long bodies go from the input to the sink directly; short ones through the buffer. */
+  async #move(blob: LegacyBlob): Promise<void> {
+    if (blob.remaining < MOVE_THRESHOLD) {
+      for await (const piece of blob.pieces()) await this.#out.write(piece);
+      return;
+    }
+    await this.#out.flush();
+    const n = blob.remaining;
+    await blob.moveTo(this.#sink);
+    this.#moved += n;
   }
 
   async #header(type: number, length: number): Promise<void> {

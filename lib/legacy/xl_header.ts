@@ -17,7 +17,7 @@ import {
   XL_MANDATORY_FLAG_STREAMV2,
   type XlHeader,
 } from "../xl/header.ts";
-import type { PeekableSource } from "./peekable_source.ts";
+import type { LookaheadInput } from "./input.ts";
 
 /** Largest piece of optional data copied at once. */
 const PIECE = 64 * 1024;
@@ -42,7 +42,7 @@ const PIECE = 64 * 1024;
  * ```
  */
 export async function passXlHeader(
-  source: PeekableSource,
+  source: LookaheadInput,
   streamV2: boolean,
   write: (bytes: Uint8Array) => Promise<void>,
 ): Promise<XlHeader> {

@@ -177,9 +177,8 @@ Deno.test("LegacyBlob: pieces, truncation reported for the whole run", async () 
 async function events(bytes: Uint8Array, options: LegacyReaderOptions): Promise<LegacyEvent[]> {
   const out: LegacyEvent[] = [];
   for await (const ev of new LegacyReader(new StreamReader(bytesSource(bytes)), options).events()) {
-    if (ev.kind === "page-batch") {
-      out.push({ ...ev, pfns: ev.pfns.slice(), pages: ev.pages.slice() });
-    } else out.push(ev);
+    // Views and blobs are valid until the next event: keep copies.
+    out.push(ev.kind === "page-batch" ? { ...ev, pfns: ev.pfns.slice() } : ev);
   }
   return out;
 }
@@ -242,7 +241,8 @@ Deno.test("V2Writer: PAGE_DATA from legacy words, pages passed through", async (
   const sink = memorySink();
   const w = new V2Writer(sink);
   const pages = pattern(8192);
-  await w.pageData(new Uint32Array([0x10000005, 0xe0000006, 0x00000007]), pages);
+  const blob = new LegacyBlob(new StreamReader(bytesSource(pages)), 0, pages.length, "pages");
+  await w.pageData(new Uint32Array([0x10000005, 0xe0000006, 0x00000007]), blob);
   await w.flush();
   const bytes = sink.bytes();
   assert.equal(bytes.length, 8 + 8 + 24 + 8192);

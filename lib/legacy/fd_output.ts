@@ -1,0 +1,258 @@
+/**
+ * Output to a descriptor through libc, for conversion at pipe and disk
+ * speed:
+ *
+ * - page data is moved from the input descriptor inside the kernel —
+ *   `splice` when either end is a pipe, `copy_file_range` between files
+ *   (what `cp` does), plain `read`/`write` otherwise — so the converter
+ *   never copies it through its own memory;
+ * - a regular output file is written back to disk as it grows
+ *   (`sync_file_range` on each new 32 MiB), so the `fsync` that makes an
+ *   atomic output durable before its rename has little left to do.
+ *
+ * Calls are synchronous: the converter has nothing else to do meanwhile,
+ * and each avoids a round trip through the runtime's thread pool.
+ *
+ * @module
+ */
+
+import { basename, dirname, join } from "node:path";
+import type { ByteSink } from "../io/byte_sink.ts";
+import {
+  ERRNO,
+  errno,
+  fail,
+  type Libc,
+  SPLICE_FLAGS,
+  SYNC_FILE_RANGE_WRITE,
+  waitFor,
+} from "./libc.ts";
+
+/** Start writeback after this many new octets. */
+export const WRITEBACK_INTERVAL = 32 << 20;
+
+/** Largest single transfer asked of the kernel. */
+const MAX_TRANSFER = 1 << 30;
+
+/** Copy buffer for the read/write fallback. */
+const COPY_BUFFER = 1 << 20;
+
+type Mode = "splice" | "copy_file_range" | "read/write";
+
+/** errno values meaning "this call cannot do that here": try the next way. */
+const UNSUPPORTED: ReadonlySet<number> = new Set([
+  ERRNO.EINVAL,
+  ERRNO.EXDEV,
+  ERRNO.ENOSYS,
+  ERRNO.EOPNOTSUPP,
+  ERRNO.EBADF,
+  ERRNO.ESPIPE,
+]);
+
+/** Options for {@linkcode FdOutput}. */
+export interface FdOutputOptions {
+  /** Close the descriptor on `close` (default false). */
+  owned?: boolean;
+  /** Start writeback as the file grows (for regular files; default false). */
+  writeback?: boolean;
+}
+
+/**
+ * A {@linkcode ByteSink} on a descriptor that page data can be moved into
+ * from another descriptor ({@linkcode FdOutput.transferFrom}).
+ *
+ * @example
+ * ```ts
+ * import { FdOutput } from "./fd_output.ts";
+ * import { libc, O_RDONLY, O_WRONLY, openFd } from "./libc.ts";
+ * const c = libc();
+ * if (c) {
+ *   const src = await Deno.makeTempFile();
+ *   const dst = await Deno.makeTempFile();
+ *   await Deno.writeFile(src, new Uint8Array(10000).fill(7));
+ *   const inFd = openFd(c, src, O_RDONLY);
+ *   const out = new FdOutput(c, openFd(c, dst, O_WRONLY), { owned: true });
+ *   await out.write(new Uint8Array([1, 2]));
+ *   console.assert(out.transferFrom(inFd, 20000) === 10000); // the input ends first
+ *   await out.close();
+ *   c.close(inFd);
+ *   const bytes = await Deno.readFile(dst);
+ *   console.assert(bytes.length === 10002 && bytes[0] === 1 && bytes[10001] === 7);
+ *   await Deno.remove(src);
+ *   await Deno.remove(dst);
+ * }
+ * ```
+ */
+export class FdOutput implements ByteSink {
+  #c: Libc;
+  #fd: number;
+  #owned: boolean;
+  #writeback: boolean;
+  #offset = 0;
+  #started = 0;
+  #inflight: Promise<unknown> | undefined;
+  #modes = new Map<number, Mode>();
+  #buffer: Uint8Array | undefined;
+  #closed = false;
+
+  /** Writes to `fd` through `c`. */
+  constructor(c: Libc, fd: number, options: FdOutputOptions = {}) {
+    this.#c = c;
+    this.#fd = fd;
+    this.#owned = options.owned ?? false;
+    this.#writeback = options.writeback ?? false;
+  }
+
+  /** Octets written so far. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** The descriptor. */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /** Writes all of `bytes`. */
+  // deno-lint-ignore require-await
+  async write(bytes: Uint8Array): Promise<void> {
+    this.#writeAll(bytes);
+  }
+
+  /**
+   * Moves up to `n` octets from descriptor `inFd` (at its current position)
+   * to this output, inside the kernel when possible; returns how many were
+   * moved — fewer than `n` only when the input ended.
+   */
+  transferFrom(inFd: number, n: number): number {
+    let mode = this.#modes.get(inFd) ?? "splice";
+    let moved = 0;
+    while (moved < n) {
+      const want = Math.min(n - moved, MAX_TRANSFER);
+      let got: number;
+      if (mode === "read/write") {
+        got = this.#copy(inFd, want);
+      } else {
+        const r = mode === "splice"
+          ? this.#c.splice(inFd, null, this.#fd, null, BigInt(want), SPLICE_FLAGS)
+          : this.#c.copy_file_range(inFd, null, this.#fd, null, BigInt(want), 0);
+        got = Number(r);
+        if (got < 0) {
+          const e = errno(this.#c);
+          if (e === ERRNO.EINTR) continue;
+          if (e === ERRNO.EAGAIN) {
+            waitFor(this.#c, inFd, false);
+            waitFor(this.#c, this.#fd, true);
+            continue;
+          }
+          // Nothing has moved yet when a call is refused: try the next way.
+          if (UNSUPPORTED.has(e)) {
+            mode = mode === "splice" ? "copy_file_range" : "read/write";
+            continue;
+          }
+          fail(this.#c, mode, this.#fd, e);
+        }
+      }
+      if (got === 0) break; // End of input.
+      moved += got;
+      this.#advance(got);
+    }
+    this.#modes.set(inFd, mode);
+    return moved;
+  }
+
+  /** Waits for writeback in flight; closes the descriptor if owned. */
+  async close(): Promise<void> {
+    await this.#inflight;
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#owned) this.#c.close(this.#fd);
+  }
+
+  #writeAll(bytes: Uint8Array): void {
+    this.#writeRaw(bytes);
+    this.#advance(bytes.length);
+  }
+
+  /** Writes all of `bytes`, not counting them. */
+  #writeRaw(bytes: Uint8Array): void {
+    let done = 0;
+    while (done < bytes.length) {
+      const r = Number(this.#c.write(this.#fd, bytes.subarray(done), BigInt(bytes.length - done)));
+      if (r >= 0) {
+        done += r;
+        continue;
+      }
+      const e = errno(this.#c);
+      if (e === ERRNO.EINTR) continue;
+      if (e === ERRNO.EAGAIN) {
+        waitFor(this.#c, this.#fd, true);
+        continue;
+      }
+      fail(this.#c, "write", this.#fd, e);
+    }
+  }
+
+  /** One read from `inFd` and the write of what it got (not counted); 0 at end of input. */
+  #copy(inFd: number, want: number): number {
+    this.#buffer ??= new Uint8Array(COPY_BUFFER);
+    const into = this.#buffer.subarray(0, Math.min(want, COPY_BUFFER));
+    for (;;) {
+      const r = Number(this.#c.read(inFd, into, BigInt(into.length)));
+      if (r >= 0) {
+        this.#writeRaw(into.subarray(0, r));
+        return r;
+      }
+      const e = errno(this.#c);
+      if (e === ERRNO.EINTR) continue;
+      if (e === ERRNO.EAGAIN) {
+        waitFor(this.#c, inFd, false);
+        continue;
+      }
+      fail(this.#c, "read", inFd, e);
+    }
+  }
+
+  #advance(n: number): void {
+    this.#offset += n;
+    if (!this.#writeback || this.#offset - this.#started < WRITEBACK_INTERVAL) return;
+    const from = BigInt(this.#started);
+    const length = BigInt(this.#offset - this.#started);
+    this.#started = this.#offset;
+    // One range after another; nothing waits for them but close().
+    const c = this.#c;
+    const fd = this.#fd;
+    this.#inflight = (this.#inflight ?? Promise.resolve())
+      .then(() => c.sync_file_range(fd, from, length, SYNC_FILE_RANGE_WRITE));
+  }
+}
+
+/**
+ * The temporary file `AtomicFile.create(target)` made in this process:
+ * `.<name>.<pid>.<random>.tmp` beside the target — so the converter can
+ * write it through a descriptor of its own.  `undefined` unless exactly one
+ * matches.
+ *
+ * @example
+ * ```ts
+ * import { atomicTempPath } from "./fd_output.ts";
+ * import { AtomicFile } from "../io/atomic_file.ts";
+ * const dir = await Deno.makeTempDir();
+ * const out = await AtomicFile.create(`${dir}/out.bin`);
+ * console.assert((await atomicTempPath(`${dir}/out.bin`))?.endsWith(".tmp"));
+ * await out.abort();
+ * console.assert(await atomicTempPath(`${dir}/out.bin`) === undefined);
+ * await Deno.remove(dir);
+ * ```
+ */
+export async function atomicTempPath(target: string): Promise<string | undefined> {
+  const dir = dirname(target);
+  const prefix = `.${basename(target)}.${Deno.pid}.`;
+  const found: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && e.name.startsWith(prefix) && e.name.endsWith(".tmp")) {
+      found.push(join(dir, e.name));
+    }
+  }
+  return found.length === 1 ? found[0] : undefined;
+}

@@ -1,0 +1,171 @@
+/**
+ * The few libc calls the converter's descriptor I/O needs, over Deno FFI:
+ * `read`, `write`, `splice` and `copy_file_range` (page data moved from
+ * input to output inside the kernel, never copied through the process),
+ * `fcntl(F_SETPIPE_SZ)` (1 MiB pipe buffers) and `sync_file_range`
+ * (early writeback).  Linux and glibc only; {@linkcode libc} is `null`
+ * elsewhere or without FFI permission, and callers fall back to Deno's I/O.
+ *
+ * @module
+ */
+
+/** `O_RDONLY | O_CLOEXEC`. */
+export const O_RDONLY = 0o2000000;
+/** `O_WRONLY | O_CLOEXEC`. */
+export const O_WRONLY = 0o2000001;
+/** `F_SETPIPE_SZ`. */
+const F_SETPIPE_SZ = 1031;
+/** `SPLICE_F_MOVE | SPLICE_F_MORE`. */
+export const SPLICE_FLAGS = 1 | 4;
+/** `SYNC_FILE_RANGE_WRITE`: start writeback of a range, do not wait. */
+export const SYNC_FILE_RANGE_WRITE = 2;
+/** `POLLIN`, `POLLOUT`. */
+const POLLIN = 1, POLLOUT = 4;
+
+/** errno values the callers act on. */
+export const ERRNO = {
+  EINTR: 4,
+  EBADF: 9,
+  EAGAIN: 11,
+  EXDEV: 18,
+  EINVAL: 22,
+  ESPIPE: 29,
+  EPIPE: 32,
+  ENOSYS: 38,
+  EOPNOTSUPP: 95,
+} as const;
+
+const SYMBOLS = {
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  splice: { parameters: ["i32", "pointer", "i32", "pointer", "usize", "u32"], result: "isize" },
+  copy_file_range: {
+    parameters: ["i32", "pointer", "i32", "pointer", "usize", "u32"],
+    result: "isize",
+  },
+  // On a worker thread: it can wait while the device queue is full.
+  sync_file_range: {
+    parameters: ["i32", "i64", "i64", "u32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+} as const;
+
+/** The bound libc functions. */
+export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+let bound: Libc | null | undefined;
+
+/**
+ * libc, or `null` when FFI is not permitted or there is no glibc.
+ *
+ * @example
+ * ```ts
+ * import { libc } from "./libc.ts";
+ * const c = libc();
+ * console.assert(c === null || typeof c.read === "function");
+ * ```
+ */
+export function libc(): Libc | null {
+  if (bound === undefined) {
+    try {
+      bound = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+    } catch {
+      bound = null;
+    }
+  }
+  return bound;
+}
+
+/** `errno` of the last failed call on this thread. */
+export function errno(c: Libc): number {
+  const p = c.__errno_location();
+  return p ? new Deno.UnsafePointerView(p).getInt32() : 0;
+}
+
+/**
+ * A failed libc call: which call, on which descriptor, and `strerror`'s
+ * text for `errno`.
+ *
+ * @example
+ * ```ts
+ * import { FdError } from "./libc.ts";
+ * const e = new FdError("write", 1, 32, "Broken pipe");
+ * console.assert(e.message === "write(fd 1): Broken pipe" && e.errno === 32);
+ * ```
+ */
+export class FdError extends Error {
+  /** The `errno` value. */
+  readonly errno: number;
+  /** `strerror`'s text alone. */
+  readonly reason: string;
+
+  /** Creates the error for `call` on `fd`. */
+  constructor(call: string, fd: number, errnoValue: number, text: string) {
+    super(`${call}(fd ${fd}): ${text}`);
+    this.name = "FdError";
+    this.errno = errnoValue;
+    this.reason = text;
+  }
+}
+
+/** Throws {@linkcode FdError} for the current `errno`. */
+export function fail(c: Libc, call: string, fd: number, e = errno(c)): never {
+  const p = c.strerror(e);
+  throw new FdError(call, fd, e, p ? Deno.UnsafePointerView.getCString(p) : `errno ${e}`);
+}
+
+/** Waits until `fd` is readable (or writable): for descriptors left non-blocking. */
+export function waitFor(c: Libc, fd: number, write: boolean): void {
+  const pfd = new Uint8Array(8);
+  const v = new DataView(pfd.buffer);
+  v.setInt32(0, fd, true);
+  v.setInt16(4, write ? POLLOUT : POLLIN, true);
+  c.poll(pfd, 1n, -1);
+}
+
+/**
+ * Opens `path` with `flags` ({@linkcode O_RDONLY} / {@linkcode O_WRONLY});
+ * throws {@linkcode FdError}.
+ *
+ * @example
+ * ```ts
+ * import { libc, O_RDONLY, openFd } from "./libc.ts";
+ * const c = libc();
+ * if (c) {
+ *   const fd = openFd(c, "/dev/null", O_RDONLY);
+ *   console.assert(fd >= 0);
+ *   c.close(fd);
+ * }
+ * ```
+ */
+export function openFd(c: Libc, path: string, flags: number): number {
+  const fd = c.open(new TextEncoder().encode(path + "\0"), flags);
+  if (fd < 0) fail(c, `open ${path}`, -1);
+  return fd;
+}
+
+/** Pipe buffer size asked for: Linux's default `pipe-max-size` for unprivileged users. */
+export const PIPE_BUFFER_SIZE = 1 << 20;
+
+/**
+ * Asks for a `size`-octet kernel buffer on pipe `fd` (a 4 MiB page batch
+ * then crosses in a handful of calls instead of 64); returns the size
+ * granted, or 0 when `fd` is no pipe or FFI is unavailable.
+ *
+ * @example
+ * ```ts
+ * import { enlargePipe } from "./libc.ts";
+ * console.assert(enlargePipe(-1) === 0); // Not a pipe (not even a descriptor).
+ * ```
+ */
+export function enlargePipe(fd: number, size = PIPE_BUFFER_SIZE): number {
+  const granted = libc()?.fcntl(fd, F_SETPIPE_SZ, size) ?? 0;
+  return granted > 0 ? granted : 0;
+}
