@@ -93,7 +93,9 @@ const ours = `${deno} run -A ${sh(join(root, "scripts/convert-legacy-stream.ts")
 const ref = await xenReference();
 const python = typeof ref === "string"
   ? undefined
-  : `PYTHONPATH=${sh(ref.pythonPath)} python3 ${sh(ref.convertLegacyStream)} -f libxl -w 64 -g hvm`;
+  : `env PYTHONPATH=${sh(ref.pythonPath)} python3 ${
+    sh(ref.convertLegacyStream)
+  } -f libxl -w 64 -g hvm`;
 if (!python) console.log(`Xen reference unavailable (${ref}): Xen rows skipped`);
 
 // Same output from both converters, or the comparison means nothing.
@@ -113,18 +115,24 @@ const N = Number(Deno.env.get("BENCH_RUNS") ?? "5");
 
 /** One benchmarked command. */
 interface Case {
-  tool: "cp" | "xen" | "xenmig";
+  tool: "cp" | "cp+fsync" | "xen" | "xenmig";
   io: "file" | "pipe";
   cmd: string;
 }
 const cases: Case[] = [
   { tool: "cp", io: "file", cmd: `cp ${sh(image)} ${sh(outFile)}` },
+  // Our file output is fsync'ed before its rename (atomic and durable); cp's is not.
+  { tool: "cp+fsync", io: "file", cmd: `cp ${sh(image)} ${sh(outFile)} && sync ${sh(outFile)}` },
   { tool: "xen", io: "file", cmd: `${python} -i ${sh(image)} -o ${sh(outFile)}` },
   { tool: "xenmig", io: "file", cmd: `${ours} -i ${sh(image)} -o ${sh(outFile)}` },
   { tool: "cp", io: "pipe", cmd: `cat ${sh(image)} | cp /dev/stdin /dev/stdout | cat >/dev/null` },
   { tool: "xen", io: "pipe", cmd: `cat ${sh(image)} | ${python} -i 0 -o 1 | cat >/dev/null` },
   { tool: "xenmig", io: "pipe", cmd: `cat ${sh(image)} | ${ours} -i 0 -o 1 | cat >/dev/null` },
 ].filter((c) => python || c.tool !== "xen") as Case[];
+
+// Same raised priority for every tool when allowed: on a shared machine it
+// cuts the noise without favouring anyone.
+const nice = (await measure("nice -n -10 true")).code === 0 ? "nice -n -10 " : "";
 
 // Round robin, best of N each: a machine whose load changes during the run
 // then slows every tool alike instead of whichever ran at the worst time.
@@ -136,7 +144,7 @@ for (let i = 0; i < N; i++) {
     // Not timed: remove the previous output and write back dirty pages, so
     // each run creates its file and pays for nobody else's writeback.
     if (c.io === "file") await measure(`${rm}; sync`);
-    const m = await measure(c.cmd);
+    const m = await measure(`${nice}${c.cmd}`);
     rss.set(c, Math.max(rss.get(c) ?? 0, m.maxRssKiB));
     const b = bestRun.get(c);
     if (!b || m.seconds < b.seconds) bestRun.set(c, m);
@@ -159,7 +167,7 @@ for (const c of cases) {
     c.io,
     r.seconds.toFixed(3),
     (size / r.seconds / 1e9).toFixed(2),
-    cp && c.tool !== "cp" ? (cp / r.seconds).toFixed(2) + "x" : "-",
+    cp && !c.tool.startsWith("cp") ? (cp / r.seconds).toFixed(2) + "x" : "-",
     xen && c.tool === "xenmig" ? (xen / r.seconds).toFixed(2) + "x" : "-",
     ((rss.get(c) ?? 0) / 1024).toFixed(0),
     String(r.code),
@@ -171,3 +179,7 @@ console.log(
     `(64-bit HVM, ${batches} batches of ${BATCH} pages), best of ${N} round robin; file runs start after sync`,
 );
 console.log(table(rows));
+console.log(
+  `xenmig moves page data inside the kernel (splice / copy_file_range) when FFI is allowed; ` +
+    `priority: ${nice ? "nice -10 for every tool" : "default"}`,
+);

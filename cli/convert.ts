@@ -6,6 +6,14 @@
  * `--version` working under any runtime, errors in one line, and file
  * output that appears whole or not at all.
  *
+ * Two deliberate differences in where text goes: with `-o 1` the verbose
+ * lines go to stderr (Xen's would be mixed into the stream on stdout), and
+ * Python 3's `b'...'` reprs in Xen's verbose lines are printed as text.
+ *
+ * With FFI permission, input and output are descriptors driven through libc
+ * and page data moves between them inside the kernel (`splice`,
+ * `copy_file_range`); without it, Deno's I/O is used.  Same bytes either way.
+ *
  * @module
  */
 
@@ -115,8 +123,7 @@ async function openSource(spec: string): Promise<ByteSource> {
 /**
  * Opens `spec`: a descriptor or a non-regular file (FIFO, device) is written
  * directly; a regular file (or a new one) atomically, through a temporary
- * file renamed over it on success — written back to disk as the conversion
- * goes, so the `fsync` before the rename is short.
+ * file renamed over it on success.
  */
 async function openTarget(spec: string): Promise<Output> {
   const c = libc();
@@ -143,7 +150,7 @@ async function openTarget(spec: string): Promise<Output> {
   const temp = c ? await atomicTempPath(path) : undefined;
   if (!c || !temp) return { sink: file, commit: () => file.commit(), discard: () => file.abort() };
   // Written through a descriptor of our own; AtomicFile syncs, renames, cleans up.
-  const out = new FdOutput(c, openFd(c, temp, O_WRONLY), { owned: true, writeback: true });
+  const out = new FdOutput(c, openFd(c, temp, O_WRONLY), { owned: true });
   return {
     sink: out,
     async commit() {

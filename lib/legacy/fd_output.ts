@@ -1,14 +1,9 @@
 /**
  * Output to a descriptor through libc, for conversion at pipe and disk
- * speed:
- *
- * - page data is moved from the input descriptor inside the kernel —
- *   `splice` when either end is a pipe, `copy_file_range` between files
- *   (what `cp` does), plain `read`/`write` otherwise — so the converter
- *   never copies it through its own memory;
- * - a regular output file is written back to disk as it grows
- *   (`sync_file_range` on each new 32 MiB), so the `fsync` that makes an
- *   atomic output durable before its rename has little left to do.
+ * speed: page data is moved from the input descriptor inside the kernel —
+ * `splice` when either end is a pipe, `copy_file_range` between files
+ * (what `cp` does), plain `read`/`write` otherwise — so the converter never
+ * copies it through its own memory.
  *
  * Calls are synchronous: the converter has nothing else to do meanwhile,
  * and each avoids a round trip through the runtime's thread pool.
@@ -18,18 +13,7 @@
 
 import { basename, dirname, join } from "node:path";
 import type { ByteSink } from "../io/byte_sink.ts";
-import {
-  ERRNO,
-  errno,
-  fail,
-  type Libc,
-  SPLICE_FLAGS,
-  SYNC_FILE_RANGE_WRITE,
-  waitFor,
-} from "./libc.ts";
-
-/** Start writeback after this many new octets. */
-export const WRITEBACK_INTERVAL = 32 << 20;
+import { ERRNO, errno, fail, type Libc, SPLICE_FLAGS, waitFor } from "./libc.ts";
 
 /** Largest single transfer asked of the kernel. */
 const MAX_TRANSFER = 1 << 30;
@@ -53,8 +37,6 @@ const UNSUPPORTED: ReadonlySet<number> = new Set([
 export interface FdOutputOptions {
   /** Close the descriptor on `close` (default false). */
   owned?: boolean;
-  /** Start writeback as the file grows (for regular files; default false). */
-  writeback?: boolean;
 }
 
 /**
@@ -87,10 +69,7 @@ export class FdOutput implements ByteSink {
   #c: Libc;
   #fd: number;
   #owned: boolean;
-  #writeback: boolean;
   #offset = 0;
-  #started = 0;
-  #inflight: Promise<unknown> | undefined;
   #modes = new Map<number, Mode>();
   #buffer: Uint8Array | undefined;
   #closed = false;
@@ -100,7 +79,6 @@ export class FdOutput implements ByteSink {
     this.#c = c;
     this.#fd = fd;
     this.#owned = options.owned ?? false;
-    this.#writeback = options.writeback ?? false;
   }
 
   /** Octets written so far. */
@@ -155,15 +133,15 @@ export class FdOutput implements ByteSink {
       }
       if (got === 0) break; // End of input.
       moved += got;
-      this.#advance(got);
+      this.#offset += got;
     }
     this.#modes.set(inFd, mode);
     return moved;
   }
 
-  /** Waits for writeback in flight; closes the descriptor if owned. */
+  /** Closes the descriptor if owned. */
+  // deno-lint-ignore require-await
   async close(): Promise<void> {
-    await this.#inflight;
     if (this.#closed) return;
     this.#closed = true;
     if (this.#owned) this.#c.close(this.#fd);
@@ -171,7 +149,7 @@ export class FdOutput implements ByteSink {
 
   #writeAll(bytes: Uint8Array): void {
     this.#writeRaw(bytes);
-    this.#advance(bytes.length);
+    this.#offset += bytes.length;
   }
 
   /** Writes all of `bytes`, not counting them. */
@@ -211,19 +189,6 @@ export class FdOutput implements ByteSink {
       }
       fail(this.#c, "read", inFd, e);
     }
-  }
-
-  #advance(n: number): void {
-    this.#offset += n;
-    if (!this.#writeback || this.#offset - this.#started < WRITEBACK_INTERVAL) return;
-    const from = BigInt(this.#started);
-    const length = BigInt(this.#offset - this.#started);
-    this.#started = this.#offset;
-    // One range after another; nothing waits for them but close().
-    const c = this.#c;
-    const fd = this.#fd;
-    this.#inflight = (this.#inflight ?? Promise.resolve())
-      .then(() => c.sync_file_range(fd, from, length, SYNC_FILE_RANGE_WRITE));
   }
 }
 

@@ -2,8 +2,7 @@
  * The few libc calls the converter's descriptor I/O needs, over Deno FFI:
  * `read`, `write`, `splice` and `copy_file_range` (page data moved from
  * input to output inside the kernel, never copied through the process),
- * `fcntl(F_SETPIPE_SZ)` (1 MiB pipe buffers) and `sync_file_range`
- * (early writeback).  Linux and glibc only; {@linkcode libc} is `null`
+ * and `fcntl(F_SETPIPE_SZ)` (1 MiB pipe buffers).  Linux and glibc only; {@linkcode libc} is `null`
  * elsewhere or without FFI permission, and callers fall back to Deno's I/O.
  *
  * @module
@@ -17,8 +16,6 @@ export const O_WRONLY = 0o2000001;
 const F_SETPIPE_SZ = 1031;
 /** `SPLICE_F_MOVE | SPLICE_F_MORE`. */
 export const SPLICE_FLAGS = 1 | 4;
-/** `SYNC_FILE_RANGE_WRITE`: start writeback of a range, do not wait. */
-export const SYNC_FILE_RANGE_WRITE = 2;
 /** `POLLIN`, `POLLOUT`. */
 const POLLIN = 1, POLLOUT = 4;
 
@@ -46,12 +43,6 @@ const SYMBOLS = {
   copy_file_range: {
     parameters: ["i32", "pointer", "i32", "pointer", "usize", "u32"],
     result: "isize",
-  },
-  // On a worker thread: it can wait while the device queue is full.
-  sync_file_range: {
-    parameters: ["i32", "i64", "i64", "u32"],
-    result: "i32",
-    nonblocking: true,
   },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },

@@ -38,7 +38,7 @@ const PIECE = 64 * 1024;
  * const out: Uint8Array[] = [];
  * const src = new PeekableSource(bytesSource(encodeXlHeader({ mandatoryFlags: 1 }, new Uint8Array(3))));
  * const h = await passXlHeader(src, true, async (b) => { out.push(b.slice()); });
- * console.assert(h.mandatoryFlags === 1 && out[1][4] === 3 && src.offset === 51);
+ * console.assert(h.mandatoryFlags === 1 && out[0][36] === 3 && out[1].length === 3 && src.offset === 51);
  * ```
  */
 export async function passXlHeader(

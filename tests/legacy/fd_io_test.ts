@@ -66,7 +66,7 @@ Deno.test({
         const out = `${dir}/a`;
         await Deno.writeFile(out, new Uint8Array(0));
         const input = new FdInput(c!, openFd(c!, src, O_RDONLY), { owned: true });
-        const sink = new FdOutput(c!, openFd(c!, out, O_WRONLY), { owned: true, writeback: true });
+        const sink = new FdOutput(c!, openFd(c!, out, O_WRONLY), { owned: true });
         await input.peek(1000);
         await input.transferTo(data.length, sink, "pages");
         await sink.close();
