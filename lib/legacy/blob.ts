@@ -11,7 +11,15 @@ import { TruncatedError } from "../errors.ts";
 import type { ByteSink } from "../io/byte_sink.ts";
 import type { LegacyInput } from "./input.ts";
 
-/** Largest piece {@linkcode LegacyBlob.pieces} hands out by default. */
+/**
+ * Largest piece {@linkcode LegacyBlob.pieces} hands out by default.
+ *
+ * @example
+ * ```ts
+ * import { BLOB_PIECE_SIZE } from "./blob.ts";
+ * console.assert(BLOB_PIECE_SIZE === 1024 * 1024);
+ * ```
+ */
 export const BLOB_PIECE_SIZE = 1 << 20;
 
 /**

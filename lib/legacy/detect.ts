@@ -40,7 +40,15 @@ import { decodeBlockId, printableId } from "./extended_info.ts";
 import { legacyTypeHasData } from "./page_batch.ts";
 import { vcpuBitmapWords } from "./vcpu_info.ts";
 
-/** How many octets of the image detection looks at (fewer at end of input). */
+/**
+ * How many octets of the image detection looks at (fewer at end of input).
+ *
+ * @example
+ * ```ts
+ * import { DETECT_WINDOW } from "./detect.ts";
+ * console.assert(DETECT_WINDOW === 65536);
+ * ```
+ */
 export const DETECT_WINDOW = 64 * 1024;
 
 /** Toolstack width and guest type of a legacy image. */

@@ -18,10 +18,26 @@
 import { StreamError } from "../errors.ts";
 import { EXT_INFO_BLOCK, VCPU_CONTEXT_SIZES } from "./constants.ts";
 
-/** Size of an extended-info block header (`id`, `size`). */
+/**
+ * Size of an extended-info block header (`id`, `size`).
+ *
+ * @example
+ * ```ts
+ * import { EXT_INFO_BLOCK_HEADER_SIZE } from "./extended_info.ts";
+ * console.assert(EXT_INFO_BLOCK_HEADER_SIZE === 4 + 4);
+ * ```
+ */
 export const EXT_INFO_BLOCK_HEADER_SIZE = 8;
 
-/** Octets of `xcnt` data the converter reads: the xsave size word. */
+/**
+ * Octets of `xcnt` data the converter reads: the xsave size word.
+ *
+ * @example
+ * ```ts
+ * import { XCNT_DATA_SIZE } from "./extended_info.ts";
+ * console.assert(XCNT_DATA_SIZE === 4);
+ * ```
+ */
 export const XCNT_DATA_SIZE = 4;
 
 /** One decoded extended-info block. */

@@ -8,18 +8,51 @@
  * @module
  */
 
-/** `O_RDONLY | O_CLOEXEC`. */
+/**
+ * `O_RDONLY | O_CLOEXEC`, for {@linkcode openFd}.
+ *
+ * @example
+ * ```ts
+ * import { O_RDONLY } from "./libc.ts";
+ * console.assert((O_RDONLY & 3) === 0);
+ * ```
+ */
 export const O_RDONLY = 0o2000000;
-/** `O_WRONLY | O_CLOEXEC`. */
+/**
+ * `O_WRONLY | O_CLOEXEC`, for {@linkcode openFd}: no `O_CREAT`, the file
+ * must exist (an atomic output's temporary file does).
+ *
+ * @example
+ * ```ts
+ * import { O_WRONLY } from "./libc.ts";
+ * console.assert((O_WRONLY & 3) === 1);
+ * ```
+ */
 export const O_WRONLY = 0o2000001;
 /** `F_SETPIPE_SZ`. */
 const F_SETPIPE_SZ = 1031;
-/** `SPLICE_F_MOVE | SPLICE_F_MORE`. */
+/**
+ * `SPLICE_F_MOVE | SPLICE_F_MORE`.
+ *
+ * @example
+ * ```ts
+ * import { SPLICE_FLAGS } from "./libc.ts";
+ * console.assert(SPLICE_FLAGS === 5);
+ * ```
+ */
 export const SPLICE_FLAGS = 1 | 4;
 /** `POLLIN`, `POLLOUT`. */
 const POLLIN = 1, POLLOUT = 4;
 
-/** errno values the callers act on. */
+/**
+ * errno values the callers act on (x86-64 Linux).
+ *
+ * @example
+ * ```ts
+ * import { ERRNO } from "./libc.ts";
+ * console.assert(ERRNO.EPIPE === 32);
+ * ```
+ */
 export const ERRNO = {
   EINTR: 4,
   EBADF: 9,
@@ -74,7 +107,19 @@ export function libc(): Libc | null {
   return bound;
 }
 
-/** `errno` of the last failed call on this thread. */
+/**
+ * `errno` of the last failed call on this thread.
+ *
+ * @example
+ * ```ts
+ * import { ERRNO, errno, libc } from "./libc.ts";
+ * const c = libc();
+ * if (c) {
+ *   c.close(-1); // EBADF
+ *   console.assert(errno(c) === ERRNO.EBADF);
+ * }
+ * ```
+ */
 export function errno(c: Libc): number {
   const p = c.__errno_location();
   return p ? new Deno.UnsafePointerView(p).getInt32() : 0;
@@ -106,13 +151,44 @@ export class FdError extends Error {
   }
 }
 
-/** Throws {@linkcode FdError} for the current `errno`. */
+/**
+ * Throws {@linkcode FdError} for `e` (by default the current `errno`).
+ *
+ * @example
+ * ```ts
+ * import { fail, FdError, libc } from "./libc.ts";
+ * const c = libc();
+ * if (c) {
+ *   let reason = "";
+ *   try {
+ *     fail(c, "write", 1, 32);
+ *   } catch (e) {
+ *     reason = (e as FdError).reason;
+ *   }
+ *   console.assert(reason === "Broken pipe");
+ * }
+ * ```
+ */
 export function fail(c: Libc, call: string, fd: number, e = errno(c)): never {
   const p = c.strerror(e);
   throw new FdError(call, fd, e, p ? Deno.UnsafePointerView.getCString(p) : `errno ${e}`);
 }
 
-/** Waits until `fd` is readable (or writable): for descriptors left non-blocking. */
+/**
+ * Waits until `fd` is readable (or writable): for descriptors left
+ * non-blocking by whoever passed them.
+ *
+ * @example
+ * ```ts
+ * import { libc, O_RDONLY, openFd, waitFor } from "./libc.ts";
+ * const c = libc();
+ * if (c) {
+ *   const fd = openFd(c, "/dev/zero", O_RDONLY);
+ *   waitFor(c, fd, false); // Always readable: returns at once.
+ *   c.close(fd);
+ * }
+ * ```
+ */
 export function waitFor(c: Libc, fd: number, write: boolean): void {
   const pfd = new Uint8Array(8);
   const v = new DataView(pfd.buffer);
@@ -142,7 +218,16 @@ export function openFd(c: Libc, path: string, flags: number): number {
   return fd;
 }
 
-/** Pipe buffer size asked for: Linux's default `pipe-max-size` for unprivileged users. */
+/**
+ * Pipe buffer size asked for: Linux's default `pipe-max-size` for
+ * unprivileged users.
+ *
+ * @example
+ * ```ts
+ * import { PIPE_BUFFER_SIZE } from "./libc.ts";
+ * console.assert(PIPE_BUFFER_SIZE === 1 << 20);
+ * ```
+ */
 export const PIPE_BUFFER_SIZE = 1 << 20;
 
 /**
