@@ -9,7 +9,7 @@
  * | `parse` | `StreamParser` + every decoder (records, PAGE_DATA, HVM context, xenstore, xl config); whole and chunked reads must agree |
  * | `verify` | `verifyStream` (Xen's checks) — exit 2 is a bug |
  * | `verify-strict` | `verifyStream` with `strict` and `summary` |
- * | `legacy` | `convertLegacyStream`; what it converts must verify |
+ * | `legacy` | `convertLegacyStream`; what it converts is verified too (exit 2 is a bug; exit 1 is not: Xen passes some invalid content through) |
  * | `restore` | `restoreStream` into a simulated domain: no leaked domain, mapping or buffer, no out-of-range or hole access |
  *
  * Import this module only after `installAllocationMeter()` (see
