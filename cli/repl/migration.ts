@@ -17,7 +17,7 @@ import { type Channel, openSendChannel, type Target } from "../../lib/engine/tra
 import type { Hypervisor } from "../../lib/xen/hypervisor.ts";
 import { describeError } from "../engine_command.ts";
 import { discardChannel } from "./discard_channel.ts";
-import { ReceiverHandshake } from "./receiver_handshake.ts";
+import { SenderHandshake } from "../../lib/engine/handshake.ts";
 import { ReplError } from "./reply.ts";
 
 /** How a migration ended, past the engine's phase. */
@@ -51,7 +51,7 @@ export class ReplMigration {
   /** Where the stream goes, for messages. */
   readonly destination: string;
   #channel: Channel;
-  #handshake?: ReceiverHandshake;
+  #handshake?: SenderHandshake;
   #keepSource: boolean;
   #wasPaused = false;
   #holdsPause = false;
@@ -64,7 +64,7 @@ export class ReplMigration {
     this.#channel = channel;
     this.destination = channel.describe;
     this.#keepSource = keepSource;
-    if (channel.replies) this.#handshake = new ReceiverHandshake(channel.replies, channel.sink);
+    if (channel.replies) this.#handshake = new SenderHandshake(channel.replies, channel.sink);
   }
 
   /** Opens the destination and prepares a live save of `domid` (nothing is sent yet). */

@@ -11,42 +11,17 @@
 
 import type { ByteSink } from "../io/byte_sink.ts";
 import { RateLimitedSink } from "../io/rate_limited_sink.ts";
-import { StreamReader } from "../io/stream_reader.ts";
 import {
-  isMessage,
   MIGRATE_PERMISSION_TO_GO,
   MIGRATE_RECEIVER_BANNER,
   MIGRATE_RECEIVER_READY,
   MIGRATE_REPORT,
 } from "../xl/migrate_protocol.ts";
+import { expectMessage, MigrateProtocolError, SenderHandshake } from "./handshake.ts";
 import type { Hypervisor } from "../xen/hypervisor.ts";
 import { type RestoreOptions, type RestoreResult, restoreStream } from "./restore.ts";
 import { SaveAbortedError, type SaveOptions, SaveSession, type SaveStats } from "./save_session.ts";
 import type { Channel, ReceiveChannel } from "./transport.ts";
-
-/** A protocol step failed: says which, and what was seen. */
-export class MigrateProtocolError extends Error {
-  /** Creates the error. */
-  constructor(message: string) {
-    super(message);
-    this.name = "MigrateProtocolError";
-  }
-}
-
-async function expectMessage(r: StreamReader, message: Uint8Array, what: string): Promise<void> {
-  let got: Uint8Array;
-  try {
-    got = await r.readExact(message.length, what);
-  } catch {
-    throw new MigrateProtocolError(
-      `the receiver closed the channel while xenmig waited for its ${what}`,
-    );
-  }
-  if (!isMessage(got, message)) {
-    const text = new TextDecoder().decode(got).replace(/[^\x20-\x7e]/g, ".");
-    throw new MigrateProtocolError(`expected the receiver's ${what}, got '${text}'`);
-  }
-}
 
 /** Options for {@linkcode migrateDomain}. */
 export interface MigrateOptions extends SaveOptions {
@@ -84,48 +59,41 @@ export async function migrateDomain(
   options: MigrateOptions = {},
 ): Promise<MigrateStats> {
   const protocol = options.protocol ?? channel.replies !== undefined;
-  const replies = protocol && channel.replies ? new StreamReader(channel.replies) : undefined;
   let sink: ByteSink = channel.sink;
   if (options.maxBandwidth) sink = new RateLimitedSink(sink, options.maxBandwidth);
+  const handshake = protocol && channel.replies
+    ? new SenderHandshake(channel.replies, sink)
+    : undefined;
   const save = new SaveSession(hv, domid, sink, { live: true, ...options });
   options.onSession?.(save);
-  // Set between permission to go and the receiver's report: the destination
-  // may be running, so the source must not be resumed (xl's "failed badly").
-  let undecided = false;
-  // Set once the receiver reported that it runs the domain.
-  let destinationRuns = false;
+  // Between permission to go and the receiver's report the destination may
+  // be running ("undecided"), and after a good report it is ("running"):
+  // then the source must never be resumed (xl's "failed badly").
+  const handedOver = () => handshake?.state === "undecided" || handshake?.state === "running";
   // Interrupted before permission to go (e.g. waiting for the receiver's
   // banner or ready message): resume the source now, and stop waiting for
   // the receiver — its reply may never come.
   const onAbort = () => {
-    if (undecided || destinationRuns) return;
+    if (handedOver()) return;
     save.abort(String(options.signal?.reason ?? "interrupted"));
-    replies?.close();
+    handshake?.close();
   };
   options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    if (replies) await expectMessage(replies, MIGRATE_RECEIVER_BANNER, "banner");
+    await handshake?.greet();
     await save.run();
     let downtimeMs: number | undefined;
-    if (replies) {
-      await expectMessage(replies, MIGRATE_RECEIVER_READY, "ready message");
-      undecided = true;
-      await sink.write(MIGRATE_PERMISSION_TO_GO);
-      await expectMessage(replies, MIGRATE_REPORT, "report");
-      const rc = (await replies.readExact(1, "report result"))[0];
-      undecided = false;
+    if (handshake) {
+      await handshake.handOver();
       downtimeMs = performance.now() - (save.pausedAt ?? performance.now());
-      if (rc !== 0) {
-        throw new MigrateProtocolError(`the receiver failed to resume the domain (result ${rc})`);
-      }
-      destinationRuns = true;
     }
     await channel.commit();
     if (!options.keepSource) save.domain.destroy();
     return { ...save.stats, downtimeMs, protocol };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    if (undecided || destinationRuns) {
+    if (handedOver()) {
+      const destinationRuns = handshake?.state === "running";
       // Never two running copies: log-dirty is already off (stop-and-copy
       // ended) and the source stays paused.
       await channel.abort();
@@ -176,7 +144,7 @@ export async function receiveDomain(
   if (replies) {
     await replies.write(MIGRATE_RECEIVER_READY);
     try {
-      await expectMessage(result.reader, MIGRATE_PERMISSION_TO_GO, "permission to go");
+      await expectMessage(result.reader, MIGRATE_PERMISSION_TO_GO, "permission to go", "sender");
     } catch (e) {
       hv.domain(result.domid).destroy();
       throw e;

@@ -1,24 +1,23 @@
 /**
- * The sender's half of `xl migrate`'s protocol around a stream the REPL
- * writes step by step: wait for the receiver's banner before the stream;
- * after END, wait until it is ready, give it permission to go and read its
- * report.  The same messages and order as `migrateDomain` in
- * `lib/engine/migrate.ts`, whose loop the REPL replaces with its own
- * stepping.
+ * The sender's half of `xl migrate`'s protocol (`tools/xl/xl_migrate.c`):
+ * wait for the receiver's banner before the stream; after END, wait until
+ * it is ready, give it permission to go and read its report.  Used by
+ * `migrateDomain` around a whole save and by the REPL around a save it
+ * steps by hand.
  *
  * @module
  */
 
-import type { ByteSink } from "../../lib/io/byte_sink.ts";
-import type { ByteSource } from "../../lib/io/byte_source.ts";
-import { StreamReader } from "../../lib/io/stream_reader.ts";
+import type { ByteSink } from "../io/byte_sink.ts";
+import type { ByteSource } from "../io/byte_source.ts";
+import { StreamReader } from "../io/stream_reader.ts";
 import {
   isMessage,
   MIGRATE_PERMISSION_TO_GO,
   MIGRATE_RECEIVER_BANNER,
   MIGRATE_RECEIVER_READY,
   MIGRATE_REPORT,
-} from "../../lib/xl/migrate_protocol.ts";
+} from "../xl/migrate_protocol.ts";
 
 /**
  * Where the handshake is: `undecided` once permission to go was sent and
@@ -27,17 +26,38 @@ import {
  */
 export type HandshakeState = "new" | "greeted" | "undecided" | "running" | "failed";
 
-/** The receiver broke the protocol or reported failure. */
-export class HandshakeError extends Error {
+/** The peer broke the protocol or reported failure. */
+export class MigrateProtocolError extends Error {
   /** Creates the error. */
   constructor(message: string) {
     super(message);
-    this.name = "HandshakeError";
+    this.name = "MigrateProtocolError";
+  }
+}
+
+/** Reads exactly `message` from `r` (sent by `peer`), or says what came instead. */
+export async function expectMessage(
+  r: StreamReader,
+  message: Uint8Array,
+  what: string,
+  peer: "receiver" | "sender" = "receiver",
+): Promise<void> {
+  let got: Uint8Array;
+  try {
+    got = await r.readExact(message.length, what);
+  } catch {
+    throw new MigrateProtocolError(
+      `the ${peer} closed the channel while xenmig waited for its ${what}`,
+    );
+  }
+  if (!isMessage(got, message)) {
+    const text = new TextDecoder().decode(got).replace(/[^\x20-\x7e]/g, ".");
+    throw new MigrateProtocolError(`expected the ${peer}'s ${what}, got '${text}'`);
   }
 }
 
 /** One migration's handshake with an `xl migrate-receive` / `xenmig receive` peer. */
-export class ReceiverHandshake {
+export class SenderHandshake {
   #replies: StreamReader;
   #sink: ByteSink;
   #state: HandshakeState = "new";
@@ -53,19 +73,13 @@ export class ReceiverHandshake {
     return this.#state;
   }
 
-  async #expect(message: Uint8Array, what: string): Promise<void> {
-    let got: Uint8Array;
-    try {
-      got = await this.#replies.readExact(message.length, what);
-    } catch {
-      throw new HandshakeError(
-        `the receiver closed the channel while xenmig waited for its ${what}`,
-      );
-    }
-    if (!isMessage(got, message)) {
-      const text = new TextDecoder().decode(got).replace(/[^\x20-\x7e]/g, ".");
-      throw new HandshakeError(`expected the receiver's ${what}, got '${text}'`);
-    }
+  #expect(message: Uint8Array, what: string): Promise<void> {
+    return expectMessage(this.#replies, message, what);
+  }
+
+  /** Stops waiting for the receiver (its reply may never come). */
+  close(): void {
+    this.#replies.close();
   }
 
   /** Waits for the banner; call before the first byte of the stream. */
@@ -95,7 +109,7 @@ export class ReceiverHandshake {
     const rc = (await this.#replies.readExact(1, "report result"))[0];
     if (rc !== 0) {
       this.#state = "failed";
-      throw new HandshakeError(`the receiver failed to resume the domain (result ${rc})`);
+      throw new MigrateProtocolError(`the receiver failed to resume the domain (result ${rc})`);
     }
     this.#state = "running";
   }
