@@ -160,5 +160,5 @@ export const PAGE_SIZE = 4096;
 /** Most pfns Xen puts in one PAGE_DATA record (`MAX_BATCH_SIZE`). */
 export const MAX_BATCH_SIZE = 1024;
 
-/** `XEN_CPUID_NO_SUBLEAF`. */
-export const XEN_CPUID_NO_SUBLEAF = 0xffffffff;
+/** `XEN_CPUID_NO_SUBLEAF`, from the Xen ABI constants. */
+export { XEN_CPUID_NO_SUBLEAF } from "../xen/constants.ts";

@@ -9,37 +9,19 @@
  */
 
 import { RecordError } from "../errors.ts";
+import { HVM_FILE_MAGIC, HVM_SAVE_CODE } from "../xen/constants.ts";
 
-/** `HVM_FILE_MAGIC`, first field of the HEADER save record. */
-export const HVM_FILE_MAGIC = 0x54381286;
+/** `HVM_FILE_MAGIC`, first field of the HEADER save record (Xen ABI constant). */
+export { HVM_FILE_MAGIC };
 
 /** Size of `struct hvm_save_descriptor`. */
 export const HVM_SAVE_DESCRIPTOR_SIZE = 8;
 
-/** HVM save record typecodes (`DECLARE_HVM_SAVE_TYPE` in `arch-x86/hvm/save.h`). */
-export const HVM_SAVE_TYPE = {
-  END: 0,
-  HEADER: 1,
-  CPU: 2,
-  PIC: 3,
-  IOAPIC: 4,
-  LAPIC: 5,
-  LAPIC_REGS: 6,
-  PCI_IRQ: 7,
-  ISA_IRQ: 8,
-  PCI_LINK: 9,
-  PIT: 10,
-  RTC: 11,
-  HPET: 12,
-  PMTIMER: 13,
-  MTRR: 14,
-  VIRIDIAN_DOMAIN: 15,
-  CPU_XSAVE: 16,
-  VIRIDIAN_VCPU: 17,
-  VMCE_VCPU: 18,
-  TSC_ADJUST: 19,
-  CPU_MSR: 20,
-} as const;
+/**
+ * HVM save record typecodes: the ABI's `HVM_SAVE_CODE` plus the two that
+ * `arch-x86/hvm/save.h` declares by number (`CPU_XSAVE_CODE`, `CPU_MSR_CODE`).
+ */
+export const HVM_SAVE_TYPE = { ...HVM_SAVE_CODE, CPU_XSAVE: 16, CPU_MSR: 20 } as const;
 
 /** `HVM_SAVE_CODE_MAX`. */
 export const HVM_SAVE_CODE_MAX = 20;

@@ -25,7 +25,6 @@ export * from "./constants.ts";
 export { Domain } from "./domain.ts";
 export { errnoName, errnoText, errnoValue, XenError, type XenErrorOptions } from "./errors.ts";
 export { ForeignMapping, ForeignMemory } from "./foreign_memory.ts";
-export { type HvmRecord, parseHvmContext } from "./hvm_context.ts";
 export { Hypervisor, type HypervisorOptions, PRIVCMD } from "./hypervisor.ts";
 export {
   type FieldLayout,

@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { CpuidLeaf, MsrEntry } from "../libxc/records.ts";
+
 /** One domain, decoded from `struct xen_domctl_getdomaininfo`. */
 export interface DomainInfo {
   /** Domain id. */
@@ -80,32 +82,6 @@ export interface TscInfo {
   incarnation: number;
 }
 
-/** An X86_CPUID_POLICY entry: `xen_cpuid_leaf_t`, six u32. */
-export interface CpuidLeaf {
-  /** CPUID leaf (eax input). */
-  leaf: number;
-  /** Subleaf (ecx input), or `XEN_CPUID_NO_SUBLEAF`. */
-  subleaf: number;
-  /** Output eax. */
-  a: number;
-  /** Output ebx. */
-  b: number;
-  /** Output ecx. */
-  c: number;
-  /** Output edx. */
-  d: number;
-}
-
-/** An X86_MSR_POLICY entry: `xen_msr_entry_t`. */
-export interface MsrEntry {
-  /** MSR index. */
-  idx: number;
-  /** Reserved, must be zero. */
-  flags: number;
-  /** MSR value. */
-  val: bigint;
-}
-
 /** A domain's CPU policy in the serialised form the stream carries. */
 export interface CpuPolicy {
   /** CPUID leaves. */
@@ -149,3 +125,6 @@ export interface CreateDomainConfig {
   /** CPU pool. */
   cpupool?: number;
 }
+
+/** CPUID leaves and MSR entries as the migration stream serialises them. */
+export type { CpuidLeaf, MsrEntry } from "../libxc/records.ts";

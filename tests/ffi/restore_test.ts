@@ -13,7 +13,7 @@ import {
   XEN_DOMCTL_PFINFO_XTAB,
 } from "../../lib/xen/constants.ts";
 import { XenError } from "../../lib/xen/errors.ts";
-import { parseHvmContext } from "../../lib/xen/hvm_context.ts";
+import { decodeHvmContext } from "../../lib/libxc/hvm_context.ts";
 import { openSim, ramPfns } from "./_helpers.ts";
 
 Deno.test("restore: a created domain receives memory and HVM state equal to the source", () => {
@@ -34,9 +34,9 @@ Deno.test("restore: a created domain receives memory and HVM state equal to the 
     }
     strictEqual(pfns.length, source.info().totPages);
     const ctx = source.hvmContext();
-    const records = parseHvmContext(ctx);
+    const records = decodeHvmContext(ctx);
     strictEqual(records.filter((r) => r.typecode === HVM_SAVE_CODE.CPU).length, 2);
-    strictEqual(records.find((r) => r.typecode === HVM_SAVE_CODE.CPU)!.length, 1032);
+    strictEqual(records.find((r) => r.typecode === HVM_SAVE_CODE.CPU)!.data.length, 1032);
     const params = Array.from({ length: HVM_NR_PARAMS }, (_, i) => source.hvmParam(i));
     const tsc = source.tscInfo();
     const policy = source.cpuPolicy();
