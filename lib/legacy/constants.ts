@@ -70,7 +70,7 @@ export const XEN_DOMCTL_PFINFO_LTAB_SHIFT = 28;
  * console.assert(((0x90000005 & XEN_DOMCTL_PFINFO_LTAB_MASK) >>> 0) === 0x90000000);
  * ```
  */
-export { XEN_DOMCTL_PFINFO_LTAB_MASK } from \"../xen/constants.ts\";
+export { XEN_DOMCTL_PFINFO_LTAB_MASK } from "../xen/constants.ts";
 
 /**
  * The pfn bits of a legacy pfn word (bits 0–27).
