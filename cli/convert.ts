@@ -150,7 +150,13 @@ async function openTarget(spec: string): Promise<Output> {
   const temp = c ? await atomicTempPath(path) : undefined;
   if (!c || !temp) return { sink: file, commit: () => file.commit(), discard: () => file.abort() };
   // Written through a descriptor of our own; AtomicFile syncs, renames, cleans up.
-  const out = new FdOutput(c, openFd(c, temp, O_WRONLY), { owned: true });
+  let out: FdOutput;
+  try {
+    out = new FdOutput(c, openFd(c, temp, O_WRONLY), { owned: true });
+  } catch (e) {
+    await file.abort();
+    throw e;
+  }
   return {
     sink: out,
     async commit() {
