@@ -25,7 +25,7 @@ import { CONVERTER_VERSION } from "../lib/legacy/constants.ts";
 import { convertLegacyStream, type LegacyOutputFormat } from "../lib/legacy/convert.ts";
 import { LegacyUnsupportedError } from "../lib/legacy/errors.ts";
 import { FdInput } from "../lib/legacy/fd_input.ts";
-import { atomicTempPath, FdOutput } from "../lib/legacy/fd_output.ts";
+import { FdOutput } from "../lib/legacy/fd_output.ts";
 import { enlargePipe, FdError, libc, O_RDONLY, O_WRONLY, openFd } from "../lib/legacy/libc.ts";
 import { formatHelp, type OptionSpec, parseOptions, UsageError } from "./options.ts";
 import { ToolOutput, writeAllSync } from "./output.ts";
@@ -147,9 +147,9 @@ async function openTarget(spec: string): Promise<Output> {
     return { sink, commit: () => sink.close(), discard: () => sink.close() };
   }
   const file = await AtomicFile.create(path);
-  const temp = c ? await atomicTempPath(path) : undefined;
+  const temp = c ? file.tempPath : undefined;
   if (!c || !temp) return { sink: file, commit: () => file.commit(), discard: () => file.abort() };
-  // Written through a descriptor of our own; AtomicFile syncs, renames, cleans up.
+  // Written through a descriptor of our own; AtomicFile renames or cleans up.
   let out: FdOutput;
   try {
     out = new FdOutput(c, openFd(c, temp, O_WRONLY), { owned: true });

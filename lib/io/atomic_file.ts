@@ -46,17 +46,30 @@ export class AtomicFile implements ByteSink {
   #temp: string;
   #target: string;
   #done = false;
+  #durable: boolean;
   #unregister: () => void;
 
-  private constructor(file: Deno.FsFile, temp: string, target: string, unregister: () => void) {
+  private constructor(
+    file: Deno.FsFile,
+    temp: string,
+    target: string,
+    durable: boolean,
+    unregister: () => void,
+  ) {
     this.#file = file;
     this.#temp = temp;
     this.#target = target;
+    this.#durable = durable;
     this.#unregister = unregister;
   }
 
-  /** Starts writing `target` (through a temporary file in the same directory). */
-  static async create(target: string): Promise<AtomicFile> {
+  /**
+   * Starts writing `target` (through a temporary file in the same
+   * directory).  With `durable`, commit also fsyncs before the rename; by
+   * default it does not — like `xl save` and `cp`, durability is the
+   * system's business, atomicity is ours.
+   */
+  static async create(target: string, options: { durable?: boolean } = {}): Promise<AtomicFile> {
     const base = target.split("/").pop() ?? "out";
     const temp = join(
       dirname(target),
@@ -75,12 +88,21 @@ export class AtomicFile implements ByteSink {
         { cause: e },
       );
     }
-    return new AtomicFile(file, temp, target, unregister);
+    return new AtomicFile(file, temp, target, options.durable ?? false, unregister);
   }
 
   /** The final path. */
   get target(): string {
     return this.#target;
+  }
+
+  /**
+   * The temporary file being written, for callers that write it through a
+   * descriptor of their own (e.g. with `copy_file_range`); commit and abort
+   * still go through this object.
+   */
+  get tempPath(): string {
+    return this.#temp;
   }
 
   /**
@@ -93,12 +115,12 @@ export class AtomicFile implements ByteSink {
     return Promise.resolve();
   }
 
-  /** Flushes to disk and renames over the target. */
+  /** Renames over the target (after an fsync when `durable`). */
   async commit(): Promise<void> {
     if (this.#done) return;
     this.#done = true;
     try {
-      await this.#file.sync();
+      if (this.#durable) await this.#file.sync();
       this.#file.close();
       await Deno.rename(this.#temp, this.#target);
       this.#unregister();

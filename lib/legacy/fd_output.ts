@@ -11,7 +11,6 @@
  * @module
  */
 
-import { basename, dirname, join } from "node:path";
 import type { ByteSink } from "../io/byte_sink.ts";
 import { ERRNO, errno, fail, type Libc, SPLICE_FLAGS, waitFor } from "./libc.ts";
 
@@ -190,34 +189,4 @@ export class FdOutput implements ByteSink {
       fail(this.#c, "read", inFd, e);
     }
   }
-}
-
-/**
- * The temporary file `AtomicFile.create(target)` made in this process:
- * `.<name>.<pid>.<random>.tmp` beside the target — so the converter can
- * write it through a descriptor of its own.  `undefined` unless exactly one
- * matches.
- *
- * @example
- * ```ts
- * import { atomicTempPath } from "./fd_output.ts";
- * import { AtomicFile } from "../io/atomic_file.ts";
- * const dir = await Deno.makeTempDir();
- * const out = await AtomicFile.create(`${dir}/out.bin`);
- * console.assert((await atomicTempPath(`${dir}/out.bin`))?.endsWith(".tmp"));
- * await out.abort();
- * console.assert(await atomicTempPath(`${dir}/out.bin`) === undefined);
- * await Deno.remove(dir);
- * ```
- */
-export async function atomicTempPath(target: string): Promise<string | undefined> {
-  const dir = dirname(target);
-  const prefix = `.${basename(target)}.${Deno.pid}.`;
-  const found: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    if (e.isFile && e.name.startsWith(prefix) && e.name.endsWith(".tmp")) {
-      found.push(join(dir, e.name));
-    }
-  }
-  return found.length === 1 ? found[0] : undefined;
 }
