@@ -75,7 +75,8 @@ export async function verifyCommand(args: string[], prog: string): Promise<numbe
   });
   let source;
   try {
-    source = await openInput(values.in as string);
+    // Verifying is all this process does: block on reads (pipes too).
+    source = await openInput(values.in as string, { blocking: true });
   } catch (e) {
     out.error(`${prog}: cannot open input '${values.in}': ${(e as Error).message}`);
     await out.close();

@@ -136,9 +136,12 @@ export function bytesSource(bytes: Uint8Array): ByteSource {
  * await Deno.remove(path);
  * ```
  */
-export async function openInput(spec: string): Promise<ByteSource> {
+export async function openInput(
+  spec: string,
+  options: { blocking?: boolean } = {},
+): Promise<ByteSource> {
   const fd = parseFd(spec);
-  if (fd === 0) return readerSource(Deno.stdin);
+  if (fd === 0) return options.blocking ? syncSource(Deno.stdin) : readerSource(Deno.stdin);
   const file = await Deno.open(fd === undefined ? spec : `/dev/fd/${fd}`, { read: true });
   const info = await file.stat();
   if (info.isDirectory) {
@@ -148,8 +151,29 @@ export async function openInput(spec: string): Promise<ByteSource> {
   }
   // Regular files never block for long, so they are read synchronously:
   // an async read is a round trip through a thread pool, which costs ~20%
-  // of throughput on page-cached files.  Pipes and sockets stay async.
-  return info.isFile ? fileSource(file) : readerSource(file);
+  // of throughput on page-cached files.  Pipes and sockets stay async unless
+  // the caller has nothing else to do while it waits (`blocking`).
+  return info.isFile || options.blocking ? fileSource(file) : readerSource(file);
+}
+
+/**
+ * Reads stdin (or any synchronous reader) with blocking reads: for tools
+ * that do nothing else while they wait, where a thread-pool round trip per
+ * pipe-sized read would dominate.
+ */
+export function syncSource(
+  reader: { readSync(p: Uint8Array): number | null; close?(): void },
+): ByteSource {
+  return {
+    read: (into) => Promise.resolve(reader.readSync(into)),
+    close() {
+      try {
+        reader.close?.();
+      } catch {
+        // Already closed by its owner.
+      }
+    },
+  };
 }
 
 /**
@@ -167,8 +191,7 @@ export async function openInput(spec: string): Promise<ByteSource> {
  * ```
  */
 export function fileSource(file: Deno.FsFile): ByteSource {
-  const src = readerSource(file);
-  return { read: (into) => Promise.resolve(file.readSync(into)), close: src.close };
+  return syncSource(file);
 }
 
 /** Xen's `open_file_or_fd` rule: an all-decimal string names a descriptor. */
