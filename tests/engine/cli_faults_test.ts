@@ -112,7 +112,9 @@ Deno.test("SIGINT during migrate's final handshake (the receiver never says read
       "mem=64M,vcpus=2,rate=2000",
       "--json",
       "--to",
-      `|printf '${BANNER}'; exec cat >/dev/null`,
+      // The receiver keeps its reply pipe open and never says ready (an
+      // `exec cat >/dev/null` would close it at once: a race with SIGINT).
+      `|printf '${BANNER}'; cat >/dev/null; sleep 60`,
     ],
     (e) => e.phase === "done",
   );
