@@ -1,24 +1,29 @@
 /**
- * Runs fuzz campaigns: each target in its own Worker (at most
- * `concurrency` at a time), a fixed number of generated inputs (or until a
- * wall-clock cap), with hang detection — a worker whose progress counter
- * has not moved for `timeoutMs` is terminated, the input it was on is
- * regenerated from `(seed, index)` and reported as a hang, and a fresh
- * worker carries on after it.  Failing inputs are saved as crashers.
+ * Runs fuzz campaigns: each target in its own host process (`host.ts`,
+ * running the target in a Worker; at most `concurrency` at a time), a
+ * fixed number of generated inputs (or until a wall-clock cap), with hang
+ * detection — when an input runs past `timeoutMs` the host reports it and
+ * exits, the input is regenerated from `(seed, index)` and reported as a
+ * hang, and a fresh host carries on after it.  A host that dies (a native
+ * crash) is a crash of the input it was on, found by replaying from its
+ * last reported position.  Failing inputs are saved as crashers.
  *
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { type FuzzInput, generateInput, type Seed } from "./mutators.ts";
 import { saveCrasher } from "./crashers.ts";
-import type {
-  AllocationLimits,
-  FailureKind,
-  FailureReport,
-  FromWorker,
-  RunStats,
-  ToWorker,
-} from "./worker.ts";
+import {
+  type AllocationLimits,
+  type FailureKind,
+  type FailureReport,
+  frame,
+  FrameReader,
+  type FromHost,
+  type RunStats,
+  type ToHost,
+} from "./protocol.ts";
 
 export type { AllocationLimits, FailureKind, FailureReport, RunStats };
 
@@ -97,103 +102,154 @@ export interface TargetReport {
   ms: number;
   /** Stopped early by `maxSeconds`. */
   capped: boolean;
+  /** Peak resident set size of the target's host process (reader, worker, simulator), bytes. */
+  peakRss: number;
 }
 
 /** A campaign's result. */
 export interface CampaignReport {
   /** Per target, in the order asked. */
   targets: TargetReport[];
-  /** Peak resident set size of the process, bytes. */
+  /** Peak resident set size of the campaign process (seeds, reports), bytes. */
   peakRss: number;
   /** Wall time, ms. */
   ms: number;
 }
 
-/** A worker driven by messages, with the input it is on readable at any time. */
-class FuzzWorker {
-  readonly worker: Worker;
-  readonly progress = new SharedArrayBuffer(16);
-  #queue: FromWorker[] = [];
-  #wake?: () => void;
-  #error?: string;
+/** Where a run stopped: inputs started, outcomes of those finished. */
+interface Position {
+  started: number;
+  ok: number;
+  rejected: number;
+}
+
+/** What {@linkcode TargetHost.next} returns besides a message. */
+type Stop = Position & ({ stop: "hang" } | { stop: "died"; why: string });
+
+/**
+ * A target's host process: messages in, messages out; knows how far the
+ * current run got (from the host's progress reports), and can always be
+ * killed.
+ */
+class TargetHost {
+  readonly #child: Deno.ChildProcess;
+  readonly #frames: FrameReader;
+  readonly #stderr: Promise<string>;
+  #at: Position = { started: 0, ok: 0, rejected: 0 };
+  /** Largest resident set size the host reported, bytes. */
+  peakRss = 0;
 
   constructor() {
-    this.worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
-    this.worker.onmessage = (ev: MessageEvent<FromWorker>) => {
-      this.#queue.push(ev.data);
-      this.#wake?.();
-    };
-    this.worker.onerror = (ev) => {
-      ev.preventDefault();
-      this.#error = `${ev.message} (${ev.filename}:${ev.lineno})`;
-      this.#wake?.();
-    };
-    this.worker.onmessageerror = () => {
-      this.#error = "message could not be deserialised";
-      this.#wake?.();
-    };
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", fileURLToPath(new URL("./host.ts", import.meta.url))],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#child = child;
+    this.#frames = new FrameReader(child.stdout);
+    // The last few KiB of stderr, for the report of a host that died.
+    this.#stderr = (async () => {
+      let tail = "";
+      const dec = new TextDecoder();
+      for await (const chunk of child.stderr) tail = (tail + dec.decode(chunk)).slice(-4096);
+      return tail;
+    })();
   }
 
-  post(msg: ToWorker): void {
-    this.worker.postMessage(msg);
-  }
-
-  /** The position counter (inputs started in the current run). */
-  get started(): number {
-    return Atomics.load(new Int32Array(this.progress), 0);
-  }
-
-  /**
-   * The next message, or "timeout" when `stalled()` says the worker has
-   * stopped making progress, or "error" when it died.
-   */
-  async next(stalled: () => boolean): Promise<FromWorker | "timeout" | "error"> {
-    for (;;) {
-      const msg = this.#queue.shift();
-      if (msg) return msg;
-      if (this.#error) return "error";
-      if (stalled()) return "timeout";
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 100);
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#wake = undefined;
+  /** Sends `msg`. */
+  async post(msg: ToHost): Promise<void> {
+    const w = this.#child.stdin.getWriter();
+    try {
+      await w.write(frame(msg));
+    } finally {
+      w.releaseLock();
     }
   }
 
-  get error(): string | undefined {
-    return this.#error;
+  /**
+   * The next message from the worker; a hang (reported by the host, which
+   * then exits) or the host's death.  `deadline` bounds the wait for a host
+   * that stops talking altogether (ms since the last frame).
+   */
+  async next(deadline: number): Promise<FromHost | Stop> {
+    for (;;) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const silent = new Promise<"silent">((resolve) => {
+        timer = setTimeout(() => resolve("silent"), deadline);
+      });
+      const msg = await Promise.race([this.#frames.next(), silent]);
+      clearTimeout(timer);
+      if (msg === "silent") {
+        this.kill();
+        return { stop: "died", ...this.#at, why: `silent for ${deadline} ms` };
+      }
+      if (msg === null) {
+        const status = await this.#child.status;
+        const why = `host exited (${status.signal ?? `code ${status.code}`}): ${await this
+          .#stderr}`;
+        return { stop: "died", ...this.#at, why };
+      }
+      const m = msg as FromHost;
+      if (m.type === "progress") {
+        this.#at = { started: m.started, ok: m.ok, rejected: m.rejected };
+        this.peakRss = Math.max(this.peakRss, m.rss);
+        continue;
+      }
+      if (m.type === "hang") {
+        return { stop: "hang", started: m.started, ok: m.ok, rejected: m.rejected };
+      }
+      if (m.type === "worker-error") {
+        return { stop: "died", ...this.#at, why: `worker error: ${m.message}` };
+      }
+      if (m.type === "done") this.#at = { started: 0, ok: 0, rejected: 0 };
+      return m;
+    }
   }
 
-  terminate(): void {
-    this.worker.terminate();
+  /** Kills the host (and its worker). */
+  kill(): void {
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // Exited already.
+    }
+    this.#frames.cancel();
+  }
+
+  /** Kills the host and waits for it to be gone. */
+  async close(): Promise<void> {
+    this.kill();
+    await this.#child.status;
+    await this.#stderr.catch(() => "");
+    await this.#child.stdin.close().catch(() => {});
   }
 }
 
-/** Starts a worker for `target` and waits until it is ready. */
-async function startWorker(
+/** Starts a host for `target` and waits until its worker is ready. */
+async function startHost(
   target: string,
   seeds: Seed[],
-  opts: { targetModule?: string },
+  opts: { targetModule?: string; timeoutMs?: number },
   replay = false,
-): Promise<{ worker: FuzzWorker; seeds: string[] }> {
-  const worker = new FuzzWorker();
-  worker.post({ type: "init", target, targetModule: opts.targetModule, seeds, replay });
-  const deadline = performance.now() + 120_000;
-  const msg = await worker.next(() => performance.now() > deadline);
-  if (typeof msg === "string" || msg.type !== "ready") {
-    worker.terminate();
-    const why = typeof msg === "string"
-      ? worker.error ?? msg
+): Promise<{ host: TargetHost; seeds: string[] }> {
+  const host = new TargetHost();
+  await host.post({
+    type: "init",
+    timeoutMs: opts.timeoutMs ?? 5000,
+    worker: { type: "init", target, targetModule: opts.targetModule, seeds, replay },
+  });
+  const msg = await host.next(180_000);
+  if ("stop" in msg || msg.type !== "ready") {
+    await host.close();
+    const why = "stop" in msg
+      ? (msg.stop === "died" ? msg.why : "hang during setup")
       : msg.type === "fatal"
       ? msg.message
       : msg.type;
-    throw new Error(`fuzz worker for ${target} failed to start: ${why}`);
+    throw new Error(`fuzz host for ${target} failed to start: ${why}`);
   }
-  return { worker, seeds: msg.seeds };
+  return { host, seeds: msg.seeds };
 }
 
 function mergeStats(into: RunStats, s: RunStats): void {
@@ -237,7 +293,8 @@ async function runTarget(
   let seedNames: string[] = [];
 
   let familySeeds = target === "legacy" ? opts.seeds.legacy : opts.seeds.v2;
-  let worker: FuzzWorker | undefined;
+  let host: TargetHost | undefined;
+  let peakRss = 0;
   const record = async (f: FailureReport, input: FuzzInput) => {
     failureCount++;
     const shape = failureShape(f.kind, f.message);
@@ -269,56 +326,49 @@ async function runTarget(
         capped = true;
         break;
       }
-      if (!worker) {
-        const started = await startWorker(target, familySeeds, opts);
-        worker = started.worker;
+      if (!host) {
+        const started = await startHost(target, familySeeds, opts);
+        host = started.host;
         seedNames = started.seeds;
-        // Regenerating a hung input needs the seeds the worker used, in its order.
+        // Regenerating an input needs the seeds the worker uses, in its order.
         const usable = new Set(seedNames);
         familySeeds = familySeeds.filter((s) => usable.has(s.name));
       }
       const count = Math.min(batch, total - next);
       const start = next;
-      new Int32Array(worker.progress).fill(0);
-      worker.post({
-        type: "run",
-        seed: opts.seed,
-        start,
-        count,
-        limits,
-        progress: worker.progress,
-      });
-      let seen = 0, since = performance.now();
+      await host.post({ type: "run", seed: opts.seed, start, count, limits });
       for (;;) {
-        const w: FuzzWorker = worker;
-        const msg = await w.next(() => {
-          rss();
-          const now = w.started;
-          if (now !== seen) {
-            seen = now;
-            since = performance.now();
-            return false;
+        rss();
+        const msg = await host.next(timeoutMs + 60_000);
+        peakRss = Math.max(peakRss, host.peakRss);
+        if ("stop" in msg) {
+          // The host is gone: a hang it reported, or a death (native crash).
+          await host.close();
+          host = undefined;
+          let index = start + Math.max(0, msg.started - 1);
+          let message: string;
+          const kind: FailureKind = msg.stop === "hang" ? "hang" : "crash";
+          if (msg.stop === "hang") {
+            hangs++;
+            const input = generateInput(familySeeds, opts.seed, index);
+            message = `no result after ${timeoutMs} ms (seed ${input.seed}, ops ${
+              input.ops.join("+")
+            })`;
+          } else {
+            // Progress is reported every 200 ms: replay from there, one
+            // input at a time, to find the one that kills the host.
+            const found = await findDeath(target, familySeeds, opts, index, start + count);
+            index = found.index;
+            message = `host died: ${found.why ?? msg.why}`;
           }
-          return performance.now() - since > timeoutMs;
-        });
-        if (msg === "timeout" || msg === "error") {
-          const index = start + Math.max(0, w.started - 1);
           const input = generateInput(familySeeds, opts.seed, index);
-          const kind: FailureKind = msg === "timeout" ? "hang" : "crash";
-          if (kind === "hang") hangs++;
-          const message = kind === "hang"
-            ? `no result after ${timeoutMs} ms (seed ${input.seed}, ops ${input.ops.join("+")})`
-            : `worker died: ${w.error}`;
           await record({ index, kind, message, input }, input);
-          // The inputs before it ran: fold in what the counters say of them.
-          const counters = new Int32Array(w.progress);
-          const ok = Atomics.load(counters, 1), rejected = Atomics.load(counters, 2);
+          // The inputs before it ran; fold in what the counters said of them.
           stats.inputs += index - start + 1;
-          stats.ok += ok;
-          stats.rejected["(before a hang)"] = (stats.rejected["(before a hang)"] ?? 0) + rejected;
-          stats.failures += index - start + 1 - ok - rejected;
-          w.terminate();
-          worker = undefined;
+          stats.ok += msg.ok;
+          stats.rejected["(before a hang or crash)"] =
+            (stats.rejected["(before a hang or crash)"] ?? 0) + msg.rejected;
+          stats.failures += index - start + 1 - msg.ok - msg.rejected;
           next = index + 1;
           break;
         }
@@ -341,7 +391,7 @@ async function runTarget(
       }
     }
   } finally {
-    worker?.terminate();
+    await host?.close();
   }
   return {
     target,
@@ -352,6 +402,7 @@ async function runTarget(
     hangs,
     ms: performance.now() - t0,
     capped,
+    peakRss,
   };
 }
 
@@ -392,34 +443,65 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
 }
 
 /**
- * Runs saved inputs through `target` in a worker, one at a time with the
- * hang timeout; returns each outcome ("ok", an error name, or a failure).
+ * Replays inputs `from` .. `to` one at a time in fresh hosts until one
+ * kills its host; returns its index (or `from`, if none does alone).
+ */
+async function findDeath(
+  target: string,
+  seeds: Seed[],
+  opts: CampaignOptions,
+  from: number,
+  to: number,
+): Promise<{ index: number; why?: string }> {
+  const inputs: FuzzInput[] = [];
+  for (let i = from; i < Math.min(to, from + 2000); i++) {
+    inputs.push(generateInput(seeds, opts.seed, i));
+  }
+  const results = await replayInputs(target, inputs, { ...opts, stopAtFailure: true });
+  const i = results.findIndex((r) => r.outcome === "crash" || r.outcome === "hang");
+  return i < 0
+    ? { index: from, why: "(not reproduced by replaying the input alone)" }
+    : { index: from + i, why: results[i].message };
+}
+
+/**
+ * Runs saved inputs through `target` in a host, one at a time with the
+ * hang timeout; returns each outcome ("ok", an error name, or a failure
+ * kind with its message).  A host that hangs or dies is replaced.
  */
 export async function replayInputs(
   target: string,
   inputs: readonly FuzzInput[],
-  opts: { timeoutMs?: number; limits?: AllocationLimits; targetModule?: string } = {},
+  opts: {
+    timeoutMs?: number;
+    limits?: AllocationLimits;
+    targetModule?: string;
+    stopAtFailure?: boolean;
+  } = {},
 ): Promise<{ outcome: string; message?: string }[]> {
   const out: { outcome: string; message?: string }[] = [];
-  let worker: FuzzWorker | undefined;
+  let host: TargetHost | undefined;
   try {
     for (const input of inputs) {
-      worker ??= (await startWorker(target, [], opts, true)).worker;
-      worker.post({ type: "replay", inputs: [input], limits: opts.limits ?? DEFAULT_LIMITS });
-      const deadline = performance.now() + (opts.timeoutMs ?? 5000);
-      const msg = await worker.next(() => performance.now() > deadline);
-      if (typeof msg === "string") {
-        out.push({ outcome: msg === "timeout" ? "hang" : "crash", message: worker.error });
-        worker.terminate();
-        worker = undefined;
+      host ??= (await startHost(target, [], opts, true)).host;
+      await host.post({ type: "replay", inputs: [input], limits: opts.limits ?? DEFAULT_LIMITS });
+      const msg = await host.next((opts.timeoutMs ?? 5000) + 60_000);
+      if ("stop" in msg) {
+        out.push({
+          outcome: msg.stop === "hang" ? "hang" : "crash",
+          message: msg.stop === "died" ? msg.why : undefined,
+        });
+        await host.close();
+        host = undefined;
+        if (opts.stopAtFailure) break;
         continue;
       }
-      if (msg.type !== "replayed") throw new Error(`unexpected worker message ${msg.type}`);
+      if (msg.type !== "replayed") throw new Error(`unexpected message ${msg.type} from the host`);
       const r = msg.results[0];
       out.push({ outcome: r.outcome, message: r.failure?.message });
     }
   } finally {
-    worker?.terminate();
+    await host?.close();
   }
   return out;
 }

@@ -2,13 +2,13 @@
  * The fuzz harness catches what it claims to: deliberately broken targets
  * (`testdata/faulty_targets.ts`) must each be reported with the right kind
  * of failure — an allocation sized from a length field, an untyped
- * exception, a hang, a bad offset, a leaked domain, an out-of-range access
- * — and a clean target must not be.
+ * exception, a hang, a native crash (pinned to its input), a bad offset, a
+ * leaked domain, an out-of-range access — and a clean target must not be.
  *
  * @module
  */
 
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { type FailureKind, runCampaign } from "./campaign.ts";
 import { corpusSeeds } from "./seeds.ts";
 
@@ -30,7 +30,8 @@ async function failuresOf(target: string, inputs: number, timeoutMs = 5000) {
     });
     const t = report.targets[0];
     const saved = [...Deno.readDirSync(dir)].map((e) => e.name);
-    return { t, saved };
+    const sizes = new Map(saved.map((n) => [n, Deno.statSync(`${dir}/${n}`).size]));
+    return { t, saved, sizes };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -58,6 +59,18 @@ Deno.test("harness: a hang is detected, saved, and the campaign goes on", async 
   assert(t.hangs > 0, "a hang was detected");
   assertEquals(t.stats.inputs, 600, "every input was run or counted");
   assert(saved.length >= 2);
+});
+
+Deno.test("harness: a native crash is pinned to the input that causes it", async () => {
+  const { t, saved, sizes } = await failuresOf("native-crash", 400);
+  const crash = t.failures.find((f) => f.kind === "crash");
+  assert(crash, `failures: ${JSON.stringify(t.failures)}`);
+  assertStringIncludes(crash.message, "host died");
+  assertEquals(t.stats.inputs, 400, "every input was run or counted");
+  // The saved input is one that crashes (length ≡ 7 mod 89), not a neighbour.
+  const bins = saved.filter((n) => n.endsWith(".bin"));
+  assert(bins.length > 0);
+  for (const b of bins) assertEquals(sizes.get(b)! % 89, 7);
 });
 
 Deno.test("harness: a typed error must carry an offset within the input", async () => {

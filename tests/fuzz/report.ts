@@ -39,7 +39,8 @@ export function formatReport(report: CampaignReport, seed: number): string {
     ].join(" ");
   });
   const lines = [
-    `seed ${seed}; ${(report.ms / 1000).toFixed(0)} s; peak RSS ${mib(report.peakRss)}`,
+    `seed ${seed}; ${(report.ms / 1000).toFixed(0)} s; peak RSS ${mib(report.peakRss)} ` +
+    `(campaign process; each target's host below)`,
     "target            inputs       ok  rejected failures  hangs  max alloc  max total     rate  time",
     ...rows,
   ];
@@ -53,7 +54,7 @@ export function formatReport(report: CampaignReport, seed: number): string {
       lines.push(
         `  ${t.target} largest allocation ${a.what} (input of ${a.inputLength} bytes); ` +
           `most in all ${tot.bytes} bytes (input of ${tot.inputLength} bytes); ` +
-          `worker heap peak ${mib(t.stats.peakHeap)}`,
+          `worker heap peak ${mib(t.stats.peakHeap)}; host process peak RSS ${mib(t.peakRss)}`,
       );
     }
     const top = Object.entries(t.stats.rejected).sort((a, b) => b[1] - a[1]);

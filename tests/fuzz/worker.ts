@@ -1,8 +1,8 @@
 /**
  * The fuzz worker: runs one target over a range of generated inputs (or a
- * given list), judging each outcome, inside a Worker so the campaign can
- * detect a hang (the worker stops advancing its progress counter) and
- * terminate it.
+ * given list), judging each outcome.  It bumps a shared progress counter
+ * before each input, so its host (`host.ts`) sees a hang — the counter
+ * stops — while the worker itself is stuck.
  *
  * The allocation meter is installed before the targets are imported, so
  * every allocation the readers make is measured.  Per input it checks:
@@ -14,8 +14,9 @@
  *   `totalFactor × input length + totalFixed`;
  * - the target's own post-conditions (leaks, stray accesses).
  *
- * Protocol (see `campaign.ts`): `init` → `ready`; `run` → `failure`* →
- * `done`; `replay` → `replayed`.
+ * It runs inside `host.ts`, a subprocess per target; the protocol is in
+ * `protocol.ts`: `init` → `ready`; `run` → `failure`* → `done`; `replay` →
+ * `replayed`.
  *
  * @module
  */
@@ -24,77 +25,19 @@
 
 import { installAllocationMeter } from "./alloc_meter.ts";
 import { type FuzzInput, generateInput, type Seed } from "./mutators.ts";
+import type {
+  AllocationLimits,
+  FailureKind,
+  FailureReport,
+  FromWorker,
+  RunStats,
+  ToWorker,
+} from "./protocol.ts";
 
 const meter = installAllocationMeter();
 // Imported only now, so module code finds the metered constructors.
 type Targets = typeof import("./targets.ts");
 let targets: Targets;
-
-/** Bounds on what one input may allocate. */
-export interface AllocationLimits {
-  /** The largest allocation may be this many times the input length ... */
-  allocFactor: number;
-  /** ... plus this many bytes. */
-  allocFixed: number;
-  /** All allocations together may be this many times the input length ... */
-  totalFactor: number;
-  /** ... plus this many bytes. */
-  totalFixed: number;
-}
-
-/** Kinds of failure. */
-export type FailureKind = "crash" | "invariant" | "bad-error" | "alloc" | "leak" | "hang";
-
-/** One failing input, as the worker reports it. */
-export interface FailureReport {
-  /** Index of the input in the campaign (-1 for replayed inputs). */
-  index: number;
-  /** What went wrong. */
-  kind: FailureKind;
-  /** One line (plus a stack for crashes). */
-  message: string;
-  /** The input. */
-  input: FuzzInput;
-}
-
-/** Totals of one run. */
-export interface RunStats {
-  /** Inputs run. */
-  inputs: number;
-  /** Accepted. */
-  ok: number;
-  /** Rejected with a typed error, by error name. */
-  rejected: Record<string, number>;
-  /** Failures. */
-  failures: number;
-  /** Largest single allocation seen, bytes, and the input length it was for. */
-  largestAlloc: { bytes: number; inputLength: number; what: string };
-  /** Largest sum of one input's allocations, bytes, and that input's length. */
-  largestTotal: { bytes: number; inputLength: number };
-  /** Peak V8 heap of the worker, bytes. */
-  peakHeap: number;
-}
-
-/** Messages to the worker. */
-export type ToWorker =
-  | { type: "init"; target: string; targetModule?: string; seeds: Seed[]; replay?: boolean }
-  | {
-    type: "run";
-    seed: number;
-    start: number;
-    count: number;
-    limits: AllocationLimits;
-    progress: SharedArrayBuffer;
-  }
-  | { type: "replay"; inputs: FuzzInput[]; limits: AllocationLimits };
-
-/** Messages from the worker. */
-export type FromWorker =
-  | { type: "ready"; seeds: string[] }
-  | { type: "fatal"; message: string }
-  | { type: "failure"; failure: FailureReport }
-  | { type: "done"; stats: RunStats }
-  | { type: "replayed"; results: { outcome: string; failure?: FailureReport }[] };
 
 let target: import("./targets.ts").FuzzTarget;
 let seeds: Seed[] = [];

@@ -44,6 +44,12 @@ const hang = v2("hang", (input) => {
   return Promise.resolve();
 });
 
+/** Dies like a native crash (SIGSEGV) on some inputs. */
+const nativeCrash = v2("native-crash", (input) => {
+  if (input.bytes.length % 89 === 7) Deno.kill(Deno.pid, "SIGSEGV");
+  return Promise.resolve();
+});
+
 /** Rejects inputs with an offset past their end. */
 const badOffset = v2("bad-offset", (input) => {
   if (input.bytes.length % 3 === 0) {
@@ -91,6 +97,8 @@ export function targetByName(name: string): FuzzTarget {
       return hang;
     case "bad-offset":
       return badOffset;
+    case "native-crash":
+      return nativeCrash;
     case "sim-faults":
       return simFaults();
     case "clean":
