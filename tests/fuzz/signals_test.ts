@@ -16,6 +16,8 @@ import { CONVERT_SCRIPT, listDir, scratchDir, waitFor, XENMIG } from "./processe
 import { legacySeeds } from "./seeds.ts";
 
 const SIGNALS = [["SIGINT", 130], ["SIGTERM", 143]] as const;
+/** How long a command may take to exit after the signal before it is killed (and fails). */
+const EXIT_WAIT_MS = 20_000;
 
 /** Size of the hidden temporary file in `dir`, or -1. */
 function tempSize(dir: string): number {
@@ -53,8 +55,23 @@ async function interrupt(
   } catch {
     // Already exited: the assertions below say how.
   }
+  // Bounded: a command that ignores the signal (e.g. stuck in a blocking
+  // call that keeps the event loop, and so the listener, from running)
+  // fails the test instead of hanging it.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const gone = await Promise.race([
+    child.status.then(() => true),
+    new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), EXIT_WAIT_MS)),
+  ]);
+  clearTimeout(timer);
+  if (!gone) child.kill("SIGKILL");
   const status = await child.status;
-  return { code: status.code, stderr: await stderr, wasReady, exitMs: performance.now() - sent };
+  return {
+    code: gone ? status.code : -1,
+    stderr: (await stderr) + (gone ? "" : `\n(no exit within ${EXIT_WAIT_MS} ms of ${signal})`),
+    wasReady,
+    exitMs: performance.now() - sent,
+  };
 }
 
 for (const [signal, code] of SIGNALS) {
