@@ -85,7 +85,6 @@ export class FdInput implements LegacyInput, LookaheadInput, ByteSource {
   }
 
   /** Up to `n` upcoming octets (fewer only at end of input), not consumed; valid until the next call. */
-  // deno-lint-ignore require-await
   async peek(n: number): Promise<Uint8Array> {
     if (this.#ahead.length - this.#aheadStart < n) {
       const next = new Uint8Array(n);
@@ -95,7 +94,7 @@ export class FdInput implements LegacyInput, LookaheadInput, ByteSource {
       this.#ahead = next;
     }
     while (this.#aheadEnd - this.#aheadStart < n) {
-      const got = this.#read(this.#ahead.subarray(this.#aheadEnd, this.#aheadStart + n));
+      const got = await this.#read(this.#ahead.subarray(this.#aheadEnd, this.#aheadStart + n));
       if (got === 0) break;
       this.#aheadEnd += got;
     }
@@ -103,7 +102,6 @@ export class FdInput implements LegacyInput, LookaheadInput, ByteSource {
   }
 
   /** The next `n` octets (a view valid until the next call). */
-  // deno-lint-ignore require-await
   async readExact(n: number, where = ""): Promise<Uint8Array> {
     if (n > this.#maxBytes) {
       throw new LimitError(
@@ -125,7 +123,7 @@ export class FdInput implements LegacyInput, LookaheadInput, ByteSource {
     into.set(this.#ahead.subarray(this.#aheadStart, this.#aheadEnd));
     let have = ahead;
     while (have < n) {
-      const got = this.#read(into.subarray(have));
+      const got = await this.#read(into.subarray(have));
       if (got === 0) throw new TruncatedError(this.#offset, n, have, where);
       have += got;
     }
@@ -135,7 +133,6 @@ export class FdInput implements LegacyInput, LookaheadInput, ByteSource {
   }
 
   /** Skips `n` octets. */
-  // deno-lint-ignore require-await
   async skip(n: number, where = ""): Promise<void> {
     const at = this.#offset;
     const ahead = Math.min(n, this.#aheadEnd - this.#aheadStart);
@@ -144,7 +141,7 @@ export class FdInput implements LegacyInput, LookaheadInput, ByteSource {
     while (left > 0) {
       const piece = Math.min(left, SKIP_PIECE);
       if (this.#scratch.length < piece) this.#scratch = new Uint8Array(piece);
-      const got = this.#read(this.#scratch.subarray(0, piece));
+      const got = await this.#read(this.#scratch.subarray(0, piece));
       if (got === 0) throw new TruncatedError(at, n, n - left, where);
       left -= got;
       this.#offset += got;
@@ -168,13 +165,12 @@ export class FdInput implements LegacyInput, LookaheadInput, ByteSource {
     const ahead = Math.min(n, this.#aheadEnd - this.#aheadStart);
     if (ahead) await sink.write(this.#ahead.subarray(this.#aheadStart, this.#aheadStart + ahead));
     this.#consumeAhead(ahead);
-    const moved = sink.transferFrom(this.#fd, n - ahead);
+    const moved = await sink.transferFrom(this.#fd, n - ahead);
     this.#offset += moved;
     if (moved < n - ahead) throw new TruncatedError(at, n, ahead + moved, where);
   }
 
   /** {@linkcode ByteSource}: looked-at octets first, then the descriptor. */
-  // deno-lint-ignore require-await
   async read(into: Uint8Array): Promise<number | null> {
     const ahead = this.#aheadEnd - this.#aheadStart;
     if (ahead > 0) {
@@ -183,7 +179,7 @@ export class FdInput implements LegacyInput, LookaheadInput, ByteSource {
       this.#consumeAhead(n);
       return n;
     }
-    const got = this.#read(into);
+    const got = await this.#read(into);
     this.#offset += got;
     return got === 0 ? null : got;
   }
@@ -205,9 +201,12 @@ export class FdInput implements LegacyInput, LookaheadInput, ByteSource {
   }
 
   /** One read(2) into `into`; 0 at end of input. */
-  #read(into: Uint8Array): number {
+  async #read(into: Uint8Array): Promise<number> {
     if (this.#eof || into.length === 0) return 0;
     for (;;) {
+      // Wait (yielding) until the read cannot block: a read(2) that blocks
+      // on a silent pipe would hold the event loop, and Ctrl-C with it.
+      await waitFor(this.#c, this.#fd, false);
       const r = Number(this.#c.read(this.#fd, into, BigInt(into.length)));
       if (r > 0) return r;
       if (r === 0) {
@@ -217,7 +216,7 @@ export class FdInput implements LegacyInput, LookaheadInput, ByteSource {
       const e = errno(this.#c);
       if (e === ERRNO.EINTR) continue;
       if (e === ERRNO.EAGAIN) {
-        waitFor(this.#c, this.#fd, false);
+        await waitFor(this.#c, this.#fd, false);
         continue;
       }
       fail(this.#c, "read", this.#fd, e);

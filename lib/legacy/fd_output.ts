@@ -91,9 +91,9 @@ export class FdOutput implements ByteSink {
   }
 
   /** Writes all of `bytes`. */
-  // deno-lint-ignore require-await
   async write(bytes: Uint8Array): Promise<void> {
-    this.#writeAll(bytes);
+    await this.#writeRaw(bytes);
+    this.#offset += bytes.length;
   }
 
   /**
@@ -101,14 +101,17 @@ export class FdOutput implements ByteSink {
    * to this output, inside the kernel when possible; returns how many were
    * moved — fewer than `n` only when the input ended.
    */
-  transferFrom(inFd: number, n: number): number {
+  async transferFrom(inFd: number, n: number): Promise<number> {
     let mode = this.#modes.get(inFd) ?? "splice";
     let moved = 0;
     while (moved < n) {
       const want = Math.min(n - moved, MAX_TRANSFER);
       let got: number;
+      // Never block inside the kernel call (see waitFor): both ends ready first.
+      await waitFor(this.#c, inFd, false);
+      await waitFor(this.#c, this.#fd, true);
       if (mode === "read/write") {
-        got = this.#copy(inFd, want);
+        got = await this.#copy(inFd, want);
       } else {
         const r = mode === "splice"
           ? this.#c.splice(inFd, null, this.#fd, null, BigInt(want), SPLICE_FLAGS)
@@ -118,8 +121,8 @@ export class FdOutput implements ByteSink {
           const e = errno(this.#c);
           if (e === ERRNO.EINTR) continue;
           if (e === ERRNO.EAGAIN) {
-            waitFor(this.#c, inFd, false);
-            waitFor(this.#c, this.#fd, true);
+            await waitFor(this.#c, inFd, false);
+            await waitFor(this.#c, this.#fd, true);
             continue;
           }
           // Nothing has moved yet when a call is refused: try the next way.
@@ -146,15 +149,11 @@ export class FdOutput implements ByteSink {
     if (this.#owned) this.#c.close(this.#fd);
   }
 
-  #writeAll(bytes: Uint8Array): void {
-    this.#writeRaw(bytes);
-    this.#offset += bytes.length;
-  }
-
   /** Writes all of `bytes`, not counting them. */
-  #writeRaw(bytes: Uint8Array): void {
+  async #writeRaw(bytes: Uint8Array): Promise<void> {
     let done = 0;
     while (done < bytes.length) {
+      await waitFor(this.#c, this.#fd, true);
       const r = Number(this.#c.write(this.#fd, bytes.subarray(done), BigInt(bytes.length - done)));
       if (r >= 0) {
         done += r;
@@ -163,7 +162,7 @@ export class FdOutput implements ByteSink {
       const e = errno(this.#c);
       if (e === ERRNO.EINTR) continue;
       if (e === ERRNO.EAGAIN) {
-        waitFor(this.#c, this.#fd, true);
+        await waitFor(this.#c, this.#fd, true);
         continue;
       }
       fail(this.#c, "write", this.#fd, e);
@@ -171,19 +170,20 @@ export class FdOutput implements ByteSink {
   }
 
   /** One read from `inFd` and the write of what it got (not counted); 0 at end of input. */
-  #copy(inFd: number, want: number): number {
+  async #copy(inFd: number, want: number): Promise<number> {
     this.#buffer ??= new Uint8Array(COPY_BUFFER);
     const into = this.#buffer.subarray(0, Math.min(want, COPY_BUFFER));
     for (;;) {
+      await waitFor(this.#c, inFd, false);
       const r = Number(this.#c.read(inFd, into, BigInt(into.length)));
       if (r >= 0) {
-        this.#writeRaw(into.subarray(0, r));
+        await this.#writeRaw(into.subarray(0, r));
         return r;
       }
       const e = errno(this.#c);
       if (e === ERRNO.EINTR) continue;
       if (e === ERRNO.EAGAIN) {
-        waitFor(this.#c, inFd, false);
+        await waitFor(this.#c, inFd, false);
         continue;
       }
       fail(this.#c, "read", inFd, e);

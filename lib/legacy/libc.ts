@@ -184,18 +184,25 @@ export function fail(c: Libc, call: string, fd: number, e = errno(c)): never {
  * const c = libc();
  * if (c) {
  *   const fd = openFd(c, "/dev/zero", O_RDONLY);
- *   waitFor(c, fd, false); // Always readable: returns at once.
+ *   await waitFor(c, fd, false); // Always readable: returns at once.
  *   c.close(fd);
  * }
  * ```
  */
-export function waitFor(c: Libc, fd: number, write: boolean): void {
+export async function waitFor(c: Libc, fd: number, write: boolean): Promise<void> {
   const pfd = new Uint8Array(8);
   const v = new DataView(pfd.buffer);
   v.setInt32(0, fd, true);
   v.setInt16(4, write ? POLLOUT : POLLIN, true);
-  c.poll(pfd, 1n, -1);
+  // Wait in short slices and yield between them: a blocking poll(2) would
+  // hold the event loop, and with it Ctrl-C's cleanup, for as long as a
+  // stalled pipe stays silent.
+  // A signal interrupts poll(2) itself (-1, EINTR): that is not readiness.
+  while (c.poll(pfd, 1n, WAIT_SLICE_MS) <= 0) await new Promise((r) => setTimeout(r, 0));
 }
+
+/** How long one poll(2) may block before the event loop gets a turn, ms. */
+const WAIT_SLICE_MS = 20;
 
 /**
  * Opens `path` with `flags` ({@linkcode O_RDONLY} / {@linkcode O_WRONLY});

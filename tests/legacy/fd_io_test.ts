@@ -88,7 +88,7 @@ Deno.test({
         await Deno.writeFile(out, new Uint8Array(0));
         const zero = openFd(c!, "/dev/zero", O_RDONLY);
         const sink = new FdOutput(c!, openFd(c!, out, O_WRONLY), { owned: true });
-        assert.equal(sink.transferFrom(zero, 5 << 20), 5 << 20);
+        assert.equal(await sink.transferFrom(zero, 5 << 20), 5 << 20);
         await sink.close();
         c!.close(zero);
         const bytes = await Deno.readFile(out);
