@@ -54,7 +54,7 @@ export interface FdOutputOptions {
  *   const inFd = openFd(c, src, O_RDONLY);
  *   const out = new FdOutput(c, openFd(c, dst, O_WRONLY), { owned: true });
  *   await out.write(new Uint8Array([1, 2]));
- *   console.assert(out.transferFrom(inFd, 20000) === 10000); // the input ends first
+ *   console.assert(await out.transferFrom(inFd, 20000) === 10000); // the input ends first
  *   await out.close();
  *   c.close(inFd);
  *   const bytes = await Deno.readFile(dst);
