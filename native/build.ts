@@ -83,7 +83,10 @@ async function extractEmbedded(): Promise<string> {
   const bytes = await Deno.readFile(SIMULATOR_PATH);
   const hash = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)).slice(0, 8))
     .map((b) => b.toString(16).padStart(2, "0")).join("");
-  const cache = join(Deno.env.get("XDG_CACHE_HOME") ?? join(Deno.env.get("HOME") ?? "/tmp", ".cache"), "xenmig");
+  const cache = join(
+    Deno.env.get("XDG_CACHE_HOME") ?? join(Deno.env.get("HOME") ?? "/tmp", ".cache"),
+    "xenmig",
+  );
   const out = join(cache, `libxenctrl-sim-${hash}.so`);
   if (!existsSync(out)) {
     Deno.mkdirSync(cache, { recursive: true });
