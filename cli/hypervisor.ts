@@ -8,7 +8,9 @@
 
 import { openHypervisor } from "../lib/xen/open.ts";
 import type { HypervisorSession } from "../lib/xen/open.ts";
+import type { Hypervisor } from "../lib/xen/hypervisor.ts";
 import type { OptionSpec } from "./options.ts";
+import { writeAllSync } from "./output.ts";
 
 /** The backend options every engine command takes. */
 export const BACKEND_OPTIONS: Record<string, OptionSpec> = {
@@ -43,4 +45,21 @@ export function parseDomid(arg: string | undefined, session: HypervisorSession):
     throw new RangeError(`'${arg}' is not a domid (xenmig takes numeric domain ids)`);
   }
   return Number(arg);
+}
+
+/**
+ * Destroys a half-built domain after an interrupt, saying so; a domain that
+ * is already gone is not an error.
+ */
+export function destroyQuietly(hv: Hypervisor, domid: number | undefined, prog: string): void {
+  if (domid === undefined) return;
+  try {
+    hv.domain(domid).destroy();
+    writeAllSync(
+      Deno.stderr,
+      `xenmig ${prog}: interrupted; half-built domain ${domid} destroyed\n`,
+    );
+  } catch {
+    // Already destroyed by the failing restore itself.
+  }
 }

@@ -8,8 +8,9 @@
 
 import { receiveDomain } from "../lib/engine/migrate.ts";
 import { acceptReceiveChannel } from "../lib/engine/transport.ts";
+import { onInterrupt } from "../lib/interrupts.ts";
 import { runEngineCommand } from "./engine_command.ts";
-import { BACKEND_OPTIONS, openBackend } from "./hypervisor.ts";
+import { BACKEND_OPTIONS, destroyQuietly, openBackend } from "./hypervisor.ts";
 import { writeAllSync } from "./output.ts";
 
 const SPECS = {
@@ -41,10 +42,14 @@ export function receiveCommand(args: string[]): Promise<number> {
       const listen = values.listen as string;
       const channel = await acceptReceiveChannel(listen);
       try {
+        let building: number | undefined;
+        const done = onInterrupt(() => destroyQuietly(session.hv, building, "receive"));
         const r = await receiveDomain(session.hv, channel, {
+          onDomain: (id) => (building = id),
           vcpus: values.vcpus === undefined ? undefined : Number(values.vcpus),
           log: (l) => writeAllSync(Deno.stderr, `xenmig receive: ${l}\n`),
         });
+        done();
         // With stdio as the channel, stdout belongs to the protocol.
         const out = listen === "-" ? Deno.stderr : Deno.stdout;
         const summary = { domid: r.domid, pages: r.pages, bytes: r.bytes, ms: Math.round(r.ms) };

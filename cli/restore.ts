@@ -7,9 +7,10 @@
  */
 
 import { restoreStream } from "../lib/engine/restore.ts";
+import { onInterrupt } from "../lib/interrupts.ts";
 import { openInput } from "../lib/io/byte_source.ts";
 import { runEngineCommand } from "./engine_command.ts";
-import { BACKEND_OPTIONS, openBackend } from "./hypervisor.ts";
+import { BACKEND_OPTIONS, destroyQuietly, openBackend } from "./hypervisor.ts";
 import { writeAllSync } from "./output.ts";
 
 const SPECS = {
@@ -36,7 +37,11 @@ export function restoreCommand(args: string[]): Promise<number> {
       if (positionals.length !== 1) throw new RangeError("expected FILE");
       using session = await openBackend(values);
       const source = await openInput(positionals[0] === "-" ? "0" : positionals[0]);
+      // Interrupted mid-restore: the half-built domain must not outlive us.
+      let building: number | undefined;
+      const done = onInterrupt(() => destroyQuietly(session.hv, building, "restore"));
       const result = await restoreStream(session.hv, source, {
+        onDomain: (id) => (building = id),
         unpause: !values.paused,
         vcpus: values.vcpus === undefined ? undefined : count(values.vcpus as string, "--vcpus"),
         maxMemKib: values.memory === undefined
@@ -44,6 +49,7 @@ export function restoreCommand(args: string[]): Promise<number> {
           : count(values.memory as string, "--memory") * 1024,
         log: (l) => writeAllSync(Deno.stderr, `xenmig restore: ${l}\n`),
       });
+      done();
       source.close();
       // A simulated domain lives only as long as this process: keep it for
       // the caller only when it asked to inspect it (library use).

@@ -82,6 +82,11 @@ export interface RestoreOptions {
   pfnLimit?: number;
   /** Unpause the domain once restored (default false: left paused). */
   unpause?: boolean;
+  /**
+   * Told the new domain's id as soon as it exists, so a caller can destroy
+   * it if the process is interrupted mid-restore.
+   */
+  onDomain?: (domid: number) => void;
   /** Receives one line per notable event (warnings, ignored records). */
   log?: (line: string) => void;
 }
@@ -252,8 +257,15 @@ export async function restoreStream(
     pageRecords++;
   };
 
+  // Reads from a file never wait, so without a pause the loop would never
+  // let a signal's cleanup run; yield to the event loop now and then.
+  let yieldedAt = performance.now();
   try {
     for await (const ev of parser.events()) {
+      if (performance.now() - yieldedAt > 50) {
+        await new Promise((r) => setTimeout(r, 0));
+        yieldedAt = performance.now();
+      }
       switch (ev.kind) {
         case "xl-header":
           config = decodeXlConfigData(ev.optionalData);
@@ -289,6 +301,7 @@ export async function restoreStream(
           // domain header (a RestoreError with offset), not as a bare XenError.
           current = { offset: ev.offset, where: "libxc domain header" };
           domain = create();
+          options.onDomain?.(domain.domid);
           break;
         case "record-header": {
           const where = describeRecord(ev.layer, ev.index, ev.type);
