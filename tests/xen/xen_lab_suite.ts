@@ -31,6 +31,7 @@ import type {
   XlSaveVerifyFacts,
 } from "./common/observations.ts";
 import type { CommandRecord, ScenarioResult } from "./common/protocol.ts";
+import { PASSES_AFTER } from "./common/workload_log.ts";
 import { xlColumns, type XlListRow } from "./common/xl_list.ts";
 import { verifyOnHost } from "./lab/host_verify.ts";
 import { XenLab } from "./lab/lab.ts";
@@ -58,10 +59,15 @@ function ran(c: CommandRecord, what = c.cmd): void {
 }
 
 function guestOk(g: GuestOutcome, what: string): void {
-  check(
-    g.resumed,
-    `${what}: the guest's workload did not go on (${g.integrity.passesAfter} passes after)`,
-  );
+  if (!g.resumed) {
+    const domains = g.domains.map((d) => `${d.name}(${d.domid}) ${d.state} ${d.cpuSeconds} s cpu`);
+    const mailbox = Object.entries(g.mailbox).map(([d, m]) => `domain ${d}: ${m}`);
+    throw new Verdict(
+      `${what}: the guest did not run on: ${g.integrity.passesAfter} workload passes after the ` +
+        `operation (${PASSES_AFTER} needed); its domains: ${domains.join(", ") || "none"}` +
+        (mailbox.length ? `; mailbox: ${mailbox.join("; ")}` : ""),
+    );
+  }
   check(
     g.integrity.ok,
     `${what}: memory integrity FAILED: ${g.integrity.totalBad} damaged pages\n` +
@@ -91,6 +97,8 @@ interface StepSpec<T> {
   timeoutSeconds?: number;
   /** Throws if the facts are wrong; returns a one-line summary. */
   judge: (facts: T) => string | Promise<string>;
+  /** Receives the facts before they are judged (for the summary, pass or fail). */
+  record?: (facts: T) => void;
 }
 
 Deno.test({
@@ -107,9 +115,9 @@ Deno.test({
       `${lab.timings.agentReadySeconds.toFixed(1)} s after QEMU start (Deno ${lab.agent.deno})`,
   );
 
-  async function step<T>(spec: StepSpec<T>): Promise<T | undefined> {
+  /** Runs one scenario as a test step: ignored, passed, failed, or retried after a fault. */
+  async function step<T>(spec: StepSpec<T>): Promise<void> {
     const reason = spec.needs && missing(...spec.needs);
-    let facts: T | undefined;
     const t0 = performance.now();
     let retries = 0;
     await t.step({
@@ -124,8 +132,8 @@ Deno.test({
               throw new Verdict(`${result.notImplemented} not implemented yet`);
             }
             if (result.status === "error") throw new Verdict(`dom0: ${result.error}`);
+            spec.record?.(result.observations as T);
             const summary = await spec.judge(result.observations as T);
-            facts = result.observations as T;
             console.log(`    ${summary}`);
             report.step({
               name: spec.name,
@@ -135,18 +143,19 @@ Deno.test({
             });
             return;
           } catch (e) {
+            const message = e instanceof Error ? e.message : String(e);
             const faults = result?.environmentFaults ?? [];
             if (
               faults.length && retries < MAX_RETRIES && result?.status !== "not-implemented"
             ) {
               retries++;
               console.log(
-                `    environment fault in the scenario window, retrying (${retries}/${MAX_RETRIES}):` +
+                `    failed (${message.split("\n")[0].slice(0, 120)}) with an environment fault ` +
+                  `in its window; retrying (${retries}/${MAX_RETRIES}; a repeat is deterministic):` +
                   `\n      ${faults.slice(0, 3).join("\n      ")}`,
               );
               continue;
             }
-            const message = e instanceof Error ? e.message : String(e);
             report.step({
               name: spec.name,
               verdict: "failed",
@@ -162,7 +171,6 @@ Deno.test({
     if (reason) {
       report.step({ name: spec.name, verdict: "ignored", seconds: 0, retries, note: reason });
     }
-    return facts;
   }
 
   try {
@@ -208,6 +216,11 @@ Deno.test({
         );
         check(!f.infoAfter.paused, "info() after unpause(): still paused");
         guestOk(f.guest, "after unpause");
+        const mailbox = f.guest.mailbox[f.domid] ?? "not read";
+        check(
+          mailbox.startsWith(`workload ${f.guest.id}`) && !mailbox.endsWith("(frozen)"),
+          `lab self-check: the running guest's mailbox page does not show it: ${mailbox}`,
+        );
         check(
           f.guest.gap.seconds >= f.pauseSeconds - 0.3,
           `heartbeat gap ${f.guest.gap.seconds.toFixed(2)} s does not cover the ${
@@ -413,13 +426,16 @@ Deno.test({
     }
 
     // d. Live migration, xenmig to xenmig.
-    const tcp = await step<MigrationFacts>({
+    report.xenmigTcp = { missing: missing("migrate", "receive") ?? "failed" };
+    await step<MigrationFacts>({
       name: "d. xenmig migrate of a PVH guest under load → xenmig receive (localhost tcp)",
       scenario: "xenmig-migrate-tcp",
       needs: ["migrate", "receive"],
+      record: (f) => {
+        report.xenmigTcp = f;
+      },
       judge: (f) => judgeMigration(f),
     });
-    report.xenmigTcp = tcp ?? { missing: missing("migrate", "receive") ?? "failed" };
 
     // e. Interop with xl's migration protocol.
     await step<MigrationFacts>({
@@ -428,18 +444,24 @@ Deno.test({
       needs: ["receive"],
       judge: (f) => judgeMigration(f),
     });
-    const toXl = await step<MigrationFacts>({
+    report.xenmigMigration = { missing: missing("migrate") ?? "failed" };
+    await step<MigrationFacts>({
       name: "e2. xenmig migrate → xl migrate-receive",
       scenario: "xenmig-migrate-to-xl",
       needs: ["migrate"],
+      record: (f) => {
+        report.xenmigMigration = f;
+      },
       judge: (f) => judgeMigration(f),
     });
-    report.xenmigMigration = toXl ?? { missing: missing("migrate") ?? "failed" };
 
     // f. Side by side.
-    const baseline = await step<XlBaselineFacts>({
+    await step<XlBaselineFacts>({
       name: "f0. xl baseline: xl save/restore, xl migrate (captured) of a PVH guest",
       scenario: "xl-baseline",
+      record: (f) => {
+        report.baseline = f;
+      },
       judge: (f) => {
         ran(f.save, "xl save");
         ran(f.restore, "xl restore");
@@ -455,21 +477,21 @@ Deno.test({
           `downtime ${downtime(f.migration.guest)}`;
       },
     });
-    if (baseline) report.baseline = baseline;
-    const timedSave = await step<XenmigSaveTimedFacts>({
+    report.xenmigSave = { missing: missing("save") ?? "failed" };
+    await step<XenmigSaveTimedFacts>({
       name: "f1. side by side: xl save vs xenmig save (wall time, bytes)",
       scenario: "xenmig-save-timed",
       needs: ["save"],
+      record: (f) => {
+        report.xenmigSave = f;
+      },
       judge: (f) => {
         ran(f.save, "xenmig save");
-        ran(f.restore, "xl restore");
-        guestOk(f.afterRestore, "after xl restore");
         return `xenmig save ${f.save.seconds.toFixed(1)} s / ${
           f.saveBytes.toLocaleString("en-US")
         } bytes`;
       },
     });
-    report.xenmigSave = timedSave ?? { missing: missing("save") ?? "failed" };
     await t.step("f2. side by side: the table", () => {
       console.log(report.sideBySide().map((l) => `    ${l}`).join("\n"));
     });

@@ -20,6 +20,10 @@ export interface GuestOutcome {
   gap: HeartbeatGap;
   /** Whether the workload went on running after the operation. */
   resumed: boolean;
+  /** The domains that may hold the guest, as `xl list` showed them at the verdict. */
+  domains: XlListRow[];
+  /** Mailbox reads of console-less domains: domid → what the page showed. */
+  mailbox: Record<string, string>;
 }
 
 /** An error thrown by the bindings. */
@@ -254,14 +258,10 @@ export interface XlBaselineFacts {
   migration: MigrationFacts;
 }
 
-/** `xenmig-save-timed`: `xenmig save` timed like `xl save` in the baseline. */
+/** `xenmig-save-timed`: `xenmig save` timed like `xl save` in the baseline (no restore). */
 export interface XenmigSaveTimedFacts {
   /** `xenmig save`. */
   save: CommandRecord;
   /** Save file size. */
   saveBytes: number;
-  /** `xl restore` of it. */
-  restore: CommandRecord;
-  /** The guest after save + restore. */
-  afterRestore: GuestOutcome;
 }

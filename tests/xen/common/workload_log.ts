@@ -259,6 +259,12 @@ export function largestHeartbeatGap(
   return gap;
 }
 
+/**
+ * Workload passes after an operation that prove the guest runs on; 8 or
+ * more include a check of the static region (every 8th pass).
+ */
+export const PASSES_AFTER = 9;
+
 /** The integrity verdict over the passes after a given pass. */
 export interface IntegrityVerdict {
   /** Passes completed after `afterPass`. */

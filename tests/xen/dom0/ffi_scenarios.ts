@@ -104,7 +104,9 @@ export async function ffiInfoPause(ctx: ScenarioContext): Promise<FfiPauseFacts>
     ctx.log.line(
       `paused ${pauseSeconds.toFixed(2)} s, heartbeats while paused: ${heartbeatsWhilePaused}`,
     );
-    const guest = await guestOutcome(ctx, g, mark);
+    // Also read the guest's mailbox page: a check of the lab's own channel
+    // to guests without a console.
+    const guest = await guestOutcome(ctx, g, mark, 60, [domid]);
     const cli = await cliPart(async () => {
       const cliMark = ctx.pool.mark(g);
       try {

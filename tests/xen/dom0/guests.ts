@@ -17,11 +17,12 @@ import {
   largestHeartbeatGap,
   lastHeartbeat,
   lastPass,
+  PASSES_AFTER,
   type WorkloadLog,
 } from "../common/workload_log.ts";
 import { parseXlList, type XlListRow } from "../common/xl_list.ts";
 import { GuestPageReader } from "./mailbox.ts";
-import { type ScenarioLog, sh, sleep, waitFor } from "./shell.ts";
+import { type ScenarioLog, sh, waitFor } from "./shell.ts";
 
 /** Where xenconsoled writes guest consoles (`--log-dir`). */
 export const CONSOLE_DIR = "/var/log/xen/console";
@@ -31,9 +32,6 @@ export const BOOT_ATTEMPTS = 3;
 
 /** Seconds from `xl create` until the workload must have run 3 passes. */
 export const BOOT_TIMEOUT_SECONDS = 240;
-
-/** Passes after an operation before integrity is judged (includes a static-region check). */
-export const PASSES_AFTER = 9;
 
 /** Guest type. */
 export type GuestType = "pv" | "pvh";
@@ -188,6 +186,9 @@ export class GuestPool {
   #counter = 0;
   #idle = new Map<GuestType, Guest>();
   #pages?: GuestPageReader | string;
+  /** The last mailbox read of each domain: what it showed, or why it failed. */
+  readonly mailboxReads: Map<number, string> = new Map();
+  #firstReads = new Map<string, { seq: number; pass: number; t: number }>();
 
   /** Writes the `xl` config of a guest. */
   static config(name: string, type: GuestType): string {
@@ -195,7 +196,7 @@ export class GuestPool {
     return [
       `name = "${name}"`,
       `type = "${type}"`,
-      `kernel = "/guest/vmlinuz"`,
+      `kernel = "/guest/kernel"`,
       `ramdisk = "/guest/initrd.cpio.gz"`,
       `extra = "console=hvc0 loglevel=4 wl_dirty_mb=${s.dirtyMiB} wl_static_mb=${s.staticMiB} ` +
       `wl_pass_ms=${s.passMs} wl_hb_ms=${s.heartbeatMs}"`,
@@ -299,7 +300,7 @@ export class GuestPool {
     return await this.create(type, log);
   }
 
-  /** Hands a guest back for later scenarios (call only when it is healthy). */
+  /** Hands a guest back for later scenarios ({@linkcode acquire} checks its health first). */
   release(guest: Guest): void {
     this.#idle.set(guest.type, guest);
   }
@@ -310,10 +311,9 @@ export class GuestPool {
     if (!row) return `no domain named ${guest.name}`;
     if (row.state[2] === "p") return "paused";
     if (row.state[3] === "s") return `shut down (${row.state})`;
-    const before = this.mark(guest);
-    await sleep(400);
-    const after = this.mark(guest);
-    if (after.seq <= before.seq) return "heartbeat stopped";
+    const before = this.mark(guest).seq;
+    const beating = await waitFor(() => (this.mark(guest).seq > before ? true : undefined), 5, 200);
+    if (!beating) return "no heartbeat for 5 s";
     const last = lastPass(this.consoles.log(guest.id)!);
     if (last && last.totalBad > 0) return `workload found ${last.totalBad} damaged pages`;
     return null;
@@ -365,15 +365,42 @@ export class GuestPool {
     };
   }
 
-  /** Adds the mailbox pages of `domids` (where they hold this guest) to its log. */
+  /**
+   * Adds the mailbox pages of `domids` (where they hold this guest) to its
+   * log, and notes in {@linkcode mailboxReads} what each showed since the
+   * first read (whether the workload advanced there).
+   */
   readMailboxes(guest: Guest, domids: number[]): void {
     const gfn = this.consoles.log(guest.id)?.mailboxPfn;
-    if (!domids.length || gfn === undefined) return;
+    if (!domids.length) return;
+    if (gfn === undefined) {
+      for (const d of domids) this.mailboxReads.set(d, "the workload printed no mailbox gfn");
+      return;
+    }
     if (this.#pages === undefined) this.#pages = GuestPageReader.open();
-    if (typeof this.#pages === "string") return;
     for (const domid of domids) {
+      if (typeof this.#pages === "string") {
+        this.mailboxReads.set(domid, this.#pages);
+        continue;
+      }
       const page = this.#pages.read(domid, gfn);
-      if (page) addMailboxPage(this.consoles.logs, page);
+      const id = page && addMailboxPage(this.consoles.logs, page);
+      if (!id) {
+        const where = `gfn 0x${gfn.toString(16)}`;
+        this.mailboxReads.set(domid, page ? `${where} holds no mailbox` : `cannot map ${where}`);
+        continue;
+      }
+      const log = this.consoles.logs.get(id)!;
+      const now = { seq: lastHeartbeat(log)?.seq ?? -1, pass: lastPass(log)?.pass ?? 0 };
+      const key = `${domid}/${id}`;
+      const first = this.#firstReads.get(key) ?? { ...now, t: performance.now() };
+      this.#firstReads.set(key, first);
+      const seconds = ((performance.now() - first.t) / 1000).toFixed(0);
+      this.mailboxReads.set(
+        domid,
+        `workload ${id}: heartbeat ${first.seq}→${now.seq}, pass ${first.pass}→${now.pass} ` +
+          `in ${seconds} s${now.seq === first.seq && seconds !== "0" ? " (frozen)" : ""}`,
+      );
     }
   }
 

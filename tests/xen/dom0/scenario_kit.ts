@@ -65,11 +65,18 @@ export async function guestOutcome(
   domids: number[] = [],
 ): Promise<GuestOutcome> {
   const after = await ctx.pool.after(guest, mark, timeoutSeconds, domids);
+  const domains = (await xlList(ctx.log)).filter((d) =>
+    d.name === guest.name || d.name.startsWith(`${guest.name}--`) || domids.includes(d.domid)
+  );
+  const mailbox = Object.fromEntries(
+    domids.map((d) => [String(d), ctx.pool.mailboxReads.get(d) ?? "not read"]),
+  );
   ctx.log.line(
     `guest ${guest.id}: resumed=${after.resumed} passes=${after.integrity.passesAfter} ` +
-      `total_bad=${after.integrity.totalBad} max gap ${after.gap.seconds.toFixed(3)} s`,
+      `total_bad=${after.integrity.totalBad} max gap ${after.gap.seconds.toFixed(3)} s` +
+      (domids.length ? `; mailbox ${JSON.stringify(mailbox)}` : ""),
   );
-  return { id: guest.id, ...after };
+  return { id: guest.id, ...after, domains, mailbox };
 }
 
 /** The domid of the guest's domain (by name), or throws. */

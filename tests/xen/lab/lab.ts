@@ -199,11 +199,17 @@ export class XenLab {
     const parts: string[] = [];
     if (result) {
       const logText = await Deno.readTextFile(join(this.share, result.logFile)).catch(() => "");
-      parts.push(section(`dom0 log ${result.logFile} (last 80 lines)`, lastLines(logText, 80)));
+      // The log ends with Xen's and dom0's kernel logs, shown on their own below.
+      const commands = logText.split(/^ {8}(?:xl dmesg|dom0 dmesg):$/m)[0];
+      parts.push(section(`dom0 log ${result.logFile} (last 60 lines)`, lastLines(commands, 60)));
       for (const [file, lines] of Object.entries(result.consoleTails)) {
-        parts.push(section(`guest console ${file} (tail, heartbeats thinned)`, lines.slice(-30)));
+        parts.push(section(`guest console ${file} (tail, heartbeats thinned)`, lines.slice(-25)));
       }
-      parts.push(section("xl dmesg (scenario window)", lastLines(result.xenDmesg, 30)));
+      // HVM save/restore records are listed per domain build: noise here.
+      const xen = result.xenDmesg.split("\n").filter((l) =>
+        !/HVM ?d?\d+(v\d+)? (save|restore):/.test(l)
+      );
+      parts.push(section("xl dmesg (scenario window, HVM record lines left out)", xen.slice(-25)));
       if (result.environmentFaults.length) {
         parts.push(section("environment faults", result.environmentFaults));
       }

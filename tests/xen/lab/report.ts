@@ -94,10 +94,13 @@ export class LabReport {
     rows.push(
       "missing" in xs
         ? ["xenmig save", xs.missing, "", "", ""]
+        : xs.save.rc !== 0
+        ? ["xenmig save", `failed (exit ${xs.save.rc})`, "", "", ""]
         : ["xenmig save", num(xs.save.seconds), bytes(xs.saveBytes), "-", "-"],
     );
     const mig = (label: string, m: Measured<MigrationFacts>) => {
       if ("missing" in m) return [label, m.missing, "", "", ""];
+      if (m.sender.rc !== 0) return [label, `failed (exit ${m.sender.rc})`, "", "", ""];
       const r = m.senderReport;
       const passes = m.stream?.maxSends ??
         (r?.iterations === undefined ? undefined : r.iterations + 1);
@@ -106,7 +109,7 @@ export class LabReport {
         num(m.sender.seconds),
         bytes(m.transportBytes ?? m.stream?.streamBytes ?? r?.totalBytes),
         passes === undefined ? "-" : `${passes}`,
-        num(m.guest.gap.seconds, 3),
+        m.guest.resumed ? num(m.guest.gap.seconds, 3) : "did not run",
       ];
     };
     if (b) rows.push(mig("xl migrate → xl migrate-receive", b.migration));
