@@ -30,6 +30,9 @@ export const CONSOLE_DIR = "/var/log/xen/console";
 /** Attempts at booting a guest before giving up. */
 export const BOOT_ATTEMPTS = 3;
 
+/** Seconds without a heartbeat after which a guest counts as stuck. */
+export const STALL_SECONDS = 30;
+
 /** Seconds from `xl create` until the workload must have run 3 passes. */
 export const BOOT_TIMEOUT_SECONDS = 240;
 
@@ -347,12 +350,18 @@ export class GuestPool {
   ): Promise<GuestAfter> {
     this.readMailboxes(guest, domids);
     const end = this.mark(guest);
+    let beat = { seq: end.seq, at: performance.now() };
     const done = await waitFor(
       () => {
         this.readMailboxes(guest, domids);
         const log = this.consoles.log(guest.id);
         const p = log && lastPass(log);
-        return p && p.pass >= end.pass + PASSES_AFTER ? true : undefined;
+        if (p && p.pass >= end.pass + PASSES_AFTER) return true;
+        // A guest that runs beats every 25 ms: after STALL_SECONDS of
+        // silence it is stuck, and waiting longer only delays the verdict.
+        const seq = this.mark(guest).seq;
+        if (seq > beat.seq) beat = { seq, at: performance.now() };
+        return performance.now() - beat.at > STALL_SECONDS * 1000 ? false : undefined;
       },
       timeoutSeconds,
       250,
