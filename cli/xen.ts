@@ -26,7 +26,7 @@ export function stateFlags(d: DomainInfo): string {
     d.running ? "r" : "-",
     d.blocked ? "b" : "-",
     d.paused ? "p" : "-",
-    d.shutdown && !crashed ? "s" : "-",
+    d.shutdown ? "s" : "-", // xl shows s for any shutdown, plus c for a crash
     crashed ? "c" : "-",
     d.dying ? "d" : "-",
   ].join("");
