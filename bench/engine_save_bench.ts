@@ -11,9 +11,10 @@
  * @module
  */
 
+import { dataPfnBatches } from "../lib/engine/data_pfns.ts";
 import { SaveSession } from "../lib/engine/save_session.ts";
 import { fileSink } from "../lib/io/byte_sink.ts";
-import { MAX_BATCH_SIZE, PAGE_SIZE, pageTypeHasData } from "../lib/libxc/constants.ts";
+import { PAGE_SIZE } from "../lib/libxc/constants.ts";
 import { PROT_READ } from "../lib/xen/constants.ts";
 import { openHypervisor } from "../lib/xen/open.ts";
 import { table } from "./support.ts";
@@ -29,14 +30,7 @@ const dom = hv.domain(domid);
 
 // Every page with data gets a stamp (so it really holds data), then the guest is paused.
 const p2m = dom.maxGpfn() + 1;
-const dataPfns: number[] = [];
-const probe = new Float64Array(MAX_BATCH_SIZE);
-for (let first = 0; first < p2m; first += MAX_BATCH_SIZE) {
-  const n = Math.min(MAX_BATCH_SIZE, p2m - first);
-  for (let i = 0; i < n; i++) probe[i] = first + i;
-  const types = dom.pfnTypes(probe.subarray(0, n));
-  for (let i = 0; i < n; i++) if (pageTypeHasData(types[i] >>> 28)) dataPfns.push(first + i);
-}
+const dataPfns = [...dataPfnBatches(dom)].flat();
 for (let at = 0; at < dataPfns.length; at += 65536) {
   sim.writePages(domid, dataPfns.slice(at, at + 65536));
 }
@@ -76,15 +70,8 @@ async function save(kind: "null" | "tmpfs"): Promise<{ seconds: number; streamBy
 async function raw(kind: "null" | "tmpfs"): Promise<{ seconds: number }> {
   const { file, path } = await openSink(kind);
   const sink = fileSink(file);
-  const batch = new Float64Array(MAX_BATCH_SIZE);
   const t0 = performance.now();
-  for (let first = 0; first < p2m; first += MAX_BATCH_SIZE) {
-    const n = Math.min(MAX_BATCH_SIZE, p2m - first);
-    for (let i = 0; i < n; i++) batch[i] = first + i;
-    const types = dom.pfnTypes(batch.subarray(0, n));
-    const pfns: number[] = [];
-    for (let i = 0; i < n; i++) if (pageTypeHasData(types[i] >>> 28)) pfns.push(first + i);
-    if (!pfns.length) continue;
+  for (const pfns of dataPfnBatches(dom)) {
     const m = hv.foreignMemory.map(domid, pfns, PROT_READ);
     try {
       await sink.write(m.all());

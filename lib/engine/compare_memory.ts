@@ -6,8 +6,9 @@
  * @module
  */
 
-import { MAX_BATCH_SIZE, PAGE_SIZE, pageTypeHasData } from "../libxc/constants.ts";
+import { PAGE_SIZE } from "../libxc/constants.ts";
 import { PROT_READ } from "../xen/constants.ts";
+import { dataPfnBatches } from "./data_pfns.ts";
 import type { Hypervisor } from "../xen/hypervisor.ts";
 
 /** Outcome of {@linkcode compareMemory}. */
@@ -37,16 +38,8 @@ export interface MemoryComparison {
 export function compareMemory(hv: Hypervisor, a: number, b: number): MemoryComparison {
   const src = hv.domain(a);
   hv.domain(b); // throws for an unknown domain before any mapping
-  const p2m = src.maxGpfn() + 1;
   const out: MemoryComparison = { pages: 0, mismatches: 0, missing: 0 };
-  const batch = new Float64Array(MAX_BATCH_SIZE);
-  for (let first = 0; first < p2m; first += MAX_BATCH_SIZE) {
-    const n = Math.min(MAX_BATCH_SIZE, p2m - first);
-    for (let i = 0; i < n; i++) batch[i] = first + i;
-    const types = src.pfnTypes(batch.subarray(0, n));
-    const pfns: number[] = [];
-    for (let i = 0; i < n; i++) if (pageTypeHasData(types[i] >>> 28)) pfns.push(first + i);
-    if (!pfns.length) continue;
+  for (const pfns of dataPfnBatches(src)) {
     const ma = hv.foreignMemory.map(a, pfns, PROT_READ);
     const mb = hv.foreignMemory.map(b, pfns, PROT_READ);
     try {

@@ -11,12 +11,12 @@
  */
 
 import { createHash } from "node:crypto";
+import { dataPfnBatches } from "../../lib/engine/data_pfns.ts";
 import { migrateDomain, receiveDomain } from "../../lib/engine/migrate.ts";
 import { policyByName } from "../../lib/engine/policy.ts";
 import { acceptReceiveChannel, openSendChannel } from "../../lib/engine/transport.ts";
 import type { ByteSink } from "../../lib/io/byte_sink.ts";
 import { bytesSource } from "../../lib/io/byte_source.ts";
-import { MAX_BATCH_SIZE, pageTypeHasData } from "../../lib/libxc/constants.ts";
 import { verifyStream } from "../../lib/verify/verify_stream.ts";
 import { PROT_READ } from "../../lib/xen/constants.ts";
 import type { Hypervisor } from "../../lib/xen/hypervisor.ts";
@@ -25,18 +25,10 @@ import { openHypervisor } from "../../lib/xen/open.ts";
 /** SHA-256 over (pfn, page) of every pfn with data, and how many pages there were. */
 function memoryDigest(hv: Hypervisor, domid: number): { pages: number; sha256: string } {
   const dom = hv.domain(domid);
-  const p2m = dom.maxGpfn() + 1;
   const hash = createHash("sha256");
   const pfnBytes = new DataView(new ArrayBuffer(8));
   let pages = 0;
-  const batch = new Float64Array(MAX_BATCH_SIZE);
-  for (let first = 0; first < p2m; first += MAX_BATCH_SIZE) {
-    const n = Math.min(MAX_BATCH_SIZE, p2m - first);
-    for (let i = 0; i < n; i++) batch[i] = first + i;
-    const types = dom.pfnTypes(batch.subarray(0, n));
-    const pfns: number[] = [];
-    for (let i = 0; i < n; i++) if (pageTypeHasData(types[i] >>> 28)) pfns.push(first + i);
-    if (!pfns.length) continue;
+  for (const pfns of dataPfnBatches(dom)) {
     const m = hv.foreignMemory.map(domid, pfns, PROT_READ);
     try {
       for (let i = 0; i < pfns.length; i++) {
