@@ -121,7 +121,8 @@ interface Case {
 }
 const cases: Case[] = [
   { tool: "cp", io: "file", cmd: `cp ${sh(image)} ${sh(outFile)}` },
-  // Our file output is fsync'ed before its rename (atomic and durable); cp's is not.
+  // For reference: what durability would cost.  Neither cp's output nor ours
+  // (atomic: a temporary file renamed on success) is fsync'ed.
   { tool: "cp+fsync", io: "file", cmd: `cp ${sh(image)} ${sh(outFile)} && sync ${sh(outFile)}` },
   { tool: "xen", io: "file", cmd: `${python} -i ${sh(image)} -o ${sh(outFile)}` },
   { tool: "xenmig", io: "file", cmd: `${ours} -i ${sh(image)} -o ${sh(outFile)}` },

@@ -7,7 +7,6 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
 import { onInterrupt } from "../interrupts.ts";
 import type { ByteSink } from "./byte_sink.ts";
 
@@ -70,11 +69,12 @@ export class AtomicFile implements ByteSink {
    * system's business, atomicity is ours.
    */
   static async create(target: string, options: { durable?: boolean } = {}): Promise<AtomicFile> {
-    const base = target.split("/").pop() ?? "out";
-    const temp = join(
-      dirname(target),
-      `.${base}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`,
-    );
+    // Same directory as the target (plain string work: node:path would add
+    // its load time to every command's start).
+    const slash = target.lastIndexOf("/");
+    const temp = `${target.slice(0, slash + 1)}.${target.slice(slash + 1) || "out"}.${Deno.pid}.${
+      crypto.randomUUID().slice(0, 8)
+    }.tmp`;
     // The cleanup is registered before the file exists: a signal arriving
     // while it is being created then removes it too (issue 7).
     const unregister = onInterrupt(() => removeSync(temp));

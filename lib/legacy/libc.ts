@@ -2,7 +2,8 @@
  * The few libc calls the converter's descriptor I/O needs, over Deno FFI:
  * `read`, `write`, `splice` and `copy_file_range` (page data moved from
  * input to output inside the kernel, never copied through the process),
- * and `fcntl(F_SETPIPE_SZ)` (1 MiB pipe buffers).  Linux and glibc only; {@linkcode libc} is `null`
+ * `pipe2` (a private pipe to splice file to file through) and
+ * `fcntl(F_SETPIPE_SZ)` (1 MiB pipe buffers).  Linux and glibc only; {@linkcode libc} is `null`
  * elsewhere or without FFI permission, and callers fall back to Deno's I/O.
  *
  * @module
@@ -29,6 +30,8 @@ export const O_RDONLY = 0o2000000;
  * ```
  */
 export const O_WRONLY = 0o2000001;
+/** `O_CLOEXEC`, for {@linkcode openPipe}. */
+const O_CLOEXEC = 0o2000000;
 /** `F_SETPIPE_SZ`. */
 const F_SETPIPE_SZ = 1031;
 /**
@@ -55,6 +58,7 @@ const POLLIN = 1, POLLOUT = 4;
  */
 export const ERRNO = {
   EINTR: 4,
+  EIO: 5,
   EBADF: 9,
   EAGAIN: 11,
   EXDEV: 18,
@@ -72,6 +76,7 @@ const SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   splice: { parameters: ["i32", "pointer", "i32", "pointer", "usize", "u32"], result: "isize" },
   copy_file_range: {
     parameters: ["i32", "pointer", "i32", "pointer", "usize", "u32"],
@@ -223,6 +228,30 @@ export function openFd(c: Libc, path: string, flags: number): number {
   const fd = c.open(new TextEncoder().encode(path + "\0"), flags);
   if (fd < 0) fail(c, `open ${path}`, -1);
   return fd;
+}
+
+/**
+ * A new pipe, `[read end, write end]`, both close-on-exec and blocking;
+ * throws {@linkcode FdError}.
+ *
+ * @example
+ * ```ts
+ * import { libc, openPipe } from "./libc.ts";
+ * const c = libc();
+ * if (c) {
+ *   const [r, w] = openPipe(c);
+ *   console.assert(c.write(w, new Uint8Array([7]), 1n) === 1n);
+ *   const b = new Uint8Array(1);
+ *   console.assert(c.read(r, b, 1n) === 1n && b[0] === 7);
+ *   c.close(r);
+ *   c.close(w);
+ * }
+ * ```
+ */
+export function openPipe(c: Libc): [number, number] {
+  const fds = new Int32Array(2);
+  if (c.pipe2(fds, O_CLOEXEC) < 0) fail(c, "pipe2", -1);
+  return [fds[0], fds[1]];
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * Descriptor I/O: FdInput's exact reads and look-ahead, FdOutput's three
- * ways of moving data (splice, copy_file_range, read/write), truncation,
+ * Descriptor I/O: FdInput's exact reads and look-ahead, FdOutput's ways of
+ * moving data (splice, splice through its own pipe, read/write), truncation,
  * and the command without FFI (Deno's I/O) giving the same bytes.
  *
  * @module
@@ -54,14 +54,15 @@ Deno.test({
 });
 
 Deno.test({
-  name: "FdOutput: splice, copy_file_range and read/write each move the bytes",
+  name: "FdOutput: splice, the pipe relay and read/write each move the bytes",
   ignore: NO_FFI,
   fn: () =>
     withDir(async (dir) => {
       const data = pattern(3 << 20, 3);
       const src = await tempFile(data, dir);
-      // File to file: copy_file_range.  After a look-ahead, so the first
-      // octets come from the process and the rest from the descriptor.
+      // File to file: splice through FdOutput's own pipe, 1 MiB at a time.
+      // After a look-ahead, so the first octets come from the process and
+      // the rest from the descriptor, at offsets that are not page-aligned.
       {
         const out = `${dir}/a`;
         await Deno.writeFile(out, new Uint8Array(0));
@@ -82,7 +83,22 @@ Deno.test({
         assert.equal(r.code, 0, r.stderr);
         assert.deepEqual(await Deno.readFile(`${dir}/b`), data);
       }
-      // A character device: neither splice nor copy_file_range; read/write.
+      // An O_APPEND output takes no splice (nor copy_file_range): what the
+      // relay pipe already holds is written with write(2), then read/write.
+      {
+        const out = `${dir}/d`;
+        await Deno.writeFile(out, new Uint8Array([9]));
+        const O_APPEND = 0o2000;
+        const input = new FdInput(c!, openFd(c!, src, O_RDONLY), { owned: true });
+        const sink = new FdOutput(c!, openFd(c!, out, O_WRONLY | O_APPEND), { owned: true });
+        await input.transferTo(data.length, sink, "pages");
+        await sink.close();
+        input.close();
+        const bytes = await Deno.readFile(out);
+        assert.equal(bytes[0], 9);
+        assert.deepEqual(bytes.subarray(1), data);
+      }
+      // A character device as input: spliced through the relay pipe.
       {
         const out = `${dir}/c`;
         await Deno.writeFile(out, new Uint8Array(0));
