@@ -75,6 +75,9 @@ XSIM_EXPORT int32_t xsim_domain_stats(uint32_t domid, uint64_t *out, uint32_t n)
 {
     struct xsim_domain *d = xsim_get(domid, "xsim_domain_stats");
     if (!d) return -ESRCH;
+    uint64_t xs_mfn = 0;
+    uint32_t xs_port = 0;
+    int introduced = xsim_xs_introduced(domid, &xs_mfn, &xs_port); /* not under d->lock */
     pthread_mutex_lock(&d->lock);
     uint64_t v[] = {
         atomic_load(&d->writes),        atomic_load(&d->gen),
@@ -84,6 +87,16 @@ XSIM_EXPORT int32_t xsim_domain_stats(uint32_t domid, uint64_t *out, uint32_t n)
         atomic_load(&d->max_gpfn),      (uint64_t)atomic_load(&d->logdirty),
         atomic_load(&d->fault_count),   atomic_load(&d->dirty_count),
         d->nram,                        d->nr_vcpus,
+        /* 14.. shutdown, resume, PV channels, xenstore, guest agent */
+        (uint64_t)atomic_load(&d->shut),
+        (uint64_t)(atomic_load(&d->shut) ? atomic_load(&d->shutdown_reason) : 0),
+        d->resumes,                     (uint64_t)(d->resumed_fast > 0), /* last resume's fast */
+        d->evtchn_ports,                (uint64_t)d->gnttab_seeded,
+        d->console_gfn,                 d->xenstore_gfn,
+        d->console_domid,               d->xenstore_domid,
+        (uint64_t)introduced,           xs_mfn,
+        xs_port,                        (uint64_t)atomic_load(&d->agent_enabled),
+        atomic_load(&d->agent_ack_ms),  atomic_load(&d->agent_answers),
     };
     pthread_mutex_unlock(&d->lock);
     xsim_put(d);
@@ -99,6 +112,8 @@ XSIM_EXPORT int32_t xsim_global_stats(uint64_t *out, uint32_t n)
     uint64_t v[] = {
         (uint64_t)xsim_buffers_live(), xsim_buffers_total(), xsim_buffers_bad(),
         (uint64_t)xsim_mappings_live(), (uint64_t)xsim_handles_live(), xsim_out_of_range_total(),
+        (uint64_t)xsim_xs_handles_live(), (uint64_t)xsim_xs_transactions_live(),
+        (uint64_t)xsim_xs_nodes(),
     };
     uint32_t count = sizeof(v) / sizeof(v[0]);
     memcpy(out, v, (n < count ? n : count) * sizeof(uint64_t));

@@ -31,7 +31,7 @@ uint64_t xsim_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-struct xsim_domain *xsim_get(uint32_t domid, const char *call)
+struct xsim_domain *xsim_lookup(uint32_t domid)
 {
     struct xsim_domain *d = NULL;
     pthread_mutex_lock(&table_lock);
@@ -40,6 +40,12 @@ struct xsim_domain *xsim_get(uint32_t domid, const char *call)
         atomic_fetch_add(&d->refs, 1);
     }
     pthread_mutex_unlock(&table_lock);
+    return d;
+}
+
+struct xsim_domain *xsim_get(uint32_t domid, const char *call)
+{
+    struct xsim_domain *d = xsim_lookup(domid);
     if (!d) xsim_fail(ESRCH, "%s: no domain %u", call, domid);
     return d;
 }
@@ -90,6 +96,7 @@ int xsim_new_domain(uint32_t want, uint64_t pfn_space, uint32_t max_vcpus,
     d->pfn_space = pfn_space;
     d->max_vcpus = d->nr_vcpus = max_vcpus;
     d->max_pages = UINT64_MAX;
+    d->resumed_fast = -1;
     d->created_ns = d->epoch_ns = xsim_now_ns();
     atomic_store(&d->refs, 1);
     pthread_mutex_init(&d->ctl, NULL);
@@ -142,6 +149,8 @@ int xsim_destroy(uint32_t domid)
     pthread_mutex_unlock(&table_lock);
     if (!d) return ESRCH;
     atomic_store(&d->dead, 1);
+    /* xenstored forgets the connection; the nodes stay for the toolstack to remove. */
+    xsim_xs_domain_gone(domid);
     pthread_mutex_lock(&d->ctl);
     xsim_stop_writers(d);
     pthread_mutex_unlock(&d->ctl);
@@ -179,7 +188,9 @@ int xsim_for_each_domain(uint32_t first, int (*fn)(struct xsim_domain *, void *)
 
 void xsim_reset_all(void)
 {
+    xsim_agent_reset(); /* first: its worker holds domain references */
     for (uint32_t id = 0; id < XSIM_MAX_DOMID; id++) xsim_destroy(id);
+    xsim_xs_reset();
 }
 
 /* Unloading the library (the last dlclose, or process teardown) with guests

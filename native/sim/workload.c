@@ -3,6 +3,7 @@
  * a configured rate and pattern while the domain runs.  Pause is Xen's
  * controller pause: counted, and it returns only once every writer is
  * parked between writes, so a paused domain's memory is truly still.
+ * A shut-down domain's writers park the same way (shutdown.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -80,10 +81,10 @@ static void *writer_main(void *arg)
     pthread_mutex_lock(&d->lock);
     for (;;) {
         if (atomic_load(&d->stop)) break;
-        if (atomic_load(&d->paused)) {
+        if (xsim_held(d)) {
             d->parked++;
             pthread_cond_broadcast(&d->cv_parked);
-            while (atomic_load(&d->paused) && !atomic_load(&d->stop)) pthread_cond_wait(&d->cv, &d->lock);
+            while (xsim_held(d) && !atomic_load(&d->stop)) pthread_cond_wait(&d->cv, &d->lock);
             d->parked--;
             t0 = xsim_now_ns(); /* no catch-up burst after a pause */
             done = 0;
@@ -120,7 +121,7 @@ static void *writer_main(void *arg)
         if (batch > cap) batch = cap;
         pthread_mutex_unlock(&d->lock);
         for (uint64_t i = 0; i < batch; i++) {
-            if (atomic_load(&d->paused) || atomic_load(&d->stop)) break;
+            if (xsim_held(d) || atomic_load(&d->stop)) break;
             xsim_write_page(d, index_to_pfn(d, pick_index(d, &wl, &w->rng)));
             done++;
         }

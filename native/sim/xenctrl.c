@@ -29,8 +29,14 @@ static int fill_info(struct xsim_domain *d, void *p)
     struct xen_domctl_getdomaininfo *i = &a->info[a->n++];
     memset(i, 0, sizeof(*i));
     i->domain = (uint16_t)d->domid;
-    int paused = atomic_load(&d->paused);
-    i->flags = (paused ? XEN_DOMINF_paused : XEN_DOMINF_running) |
+    int paused = atomic_load(&d->paused), shut = atomic_load(&d->shut);
+    /* As getdomaininfo: paused is the controller's pause alone; a shut-down
+     * domain carries its reason and has no running vcpu. */
+    i->flags = (paused ? XEN_DOMINF_paused : 0) | (!paused && !shut ? XEN_DOMINF_running : 0) |
+               (shut ? XEN_DOMINF_shutdown |
+                           ((uint32_t)(atomic_load(&d->shutdown_reason) & XEN_DOMINF_shutdownmask)
+                            << XEN_DOMINF_shutdownshift)
+                     : 0) |
                ((d->cdf_flags & XEN_DOMCTL_CDF_hvm) ? XEN_DOMINF_hvm_guest : 0) |
                ((d->cdf_flags & XEN_DOMCTL_CDF_hap) ? XEN_DOMINF_hap : 0);
     i->tot_pages = atomic_load(&d->tot_pages);
@@ -194,7 +200,7 @@ XSIM_EXPORT int xc_vcpu_getinfo(void *xch, uint32_t domid, uint32_t vcpu,
     memset(info, 0, sizeof(*info));
     info->vcpu = vcpu;
     info->online = 1;
-    info->running = !atomic_load(&d->paused);
+    info->running = !xsim_held(d);
     info->blocked = 0;
     info->cpu_time = xsim_now_ns() - d->created_ns;
     info->cpu = vcpu % 2;
@@ -217,7 +223,9 @@ XSIM_EXPORT int xc_domain_create(void *xch, uint32_t *pdomid, struct xen_domctl_
     d->cdf_flags = config->flags;
     d->emulation_flags = config->arch_emulation_flags;
     d->misc_flags = config->arch_misc_flags;
+    d->max_evtchn_port = config->max_evtchn_port;
     memcpy(d->handle, config->handle, 16);
+    xsim_agent_inherit(d);
     d->pause_count = 1; /* new domains start paused, as in Xen */
     atomic_store(&d->paused, 1);
     xsim_init_hvm_state(d);

@@ -30,6 +30,19 @@
 #define XSIM_HIGHMEM_START 0x100000ULL
 #define XSIM_SPECIAL_PFN 0xfeff8ULL    /* 8 special pages (xenstore, ioreq...) */
 #define XSIM_SPECIAL_PAGES 8
+#define XSIM_EVTCHN_CAP 1023           /* ports when the creator set no max_evtchn_port */
+
+/* Xen's public sched.h / xen.h; not (yet) in the generated ABI tables. */
+#ifndef SHUTDOWN_poweroff
+#define SHUTDOWN_poweroff 0
+#define SHUTDOWN_reboot 1
+#define SHUTDOWN_suspend 2
+#define SHUTDOWN_crash 3
+#define SHUTDOWN_watchdog 4
+#endif
+#ifndef DOMID_SELF
+#define DOMID_SELF 0x7FF0U
+#endif
 
 enum xsim_pattern { XSIM_UNIFORM = 0, XSIM_HOT = 1, XSIM_SCAN = 2, XSIM_BURSTY = 3 };
 
@@ -98,6 +111,24 @@ struct xsim_domain {
     uint32_t nr_leaves;
     struct xen_msr_entry msrs[XSIM_MAX_MSRS];
     uint32_t nr_msrs;
+
+    /* SCHEDOP_shutdown: writers park while shut down as while paused, but
+     * the two are independent (unpause does not revive a shut-down guest). */
+    _Atomic int shut;
+    _Atomic int shutdown_reason;  /* SHUTDOWN_*, meaningful while shut */
+    uint64_t resumes;             /* under lock */
+    int resumed_fast;             /* last xc_domain_resume's fast (0/1), -1 never */
+
+    uint32_t max_evtchn_port;     /* under lock; 0: XSIM_EVTCHN_CAP */
+    uint32_t evtchn_ports;        /* ports allocated, 1..evtchn_ports */
+
+    int gnttab_seeded;            /* under lock */
+    uint64_t console_gfn, xenstore_gfn;
+    uint32_t console_domid, xenstore_domid;
+
+    _Atomic int agent_enabled;    /* simulated PV driver answers control/shutdown */
+    _Atomic uint32_t agent_ack_ms;
+    _Atomic uint64_t agent_answers;
 };
 
 /* errors.c: errno + xc_get_last_error, as libxc reports them. */
@@ -110,6 +141,7 @@ int xsim_check_xch(void *xch, const char *call);
 /* domain.c */
 uint64_t xsim_now_ns(void);
 struct xsim_domain *xsim_get(uint32_t domid, const char *call); /* +ref or fail ESRCH */
+struct xsim_domain *xsim_lookup(uint32_t domid); /* +ref or NULL, errno untouched */
 void xsim_put(struct xsim_domain *d);
 int xsim_new_domain(uint32_t want_domid, uint64_t pfn_space, uint32_t max_vcpus,
                     struct xsim_domain **out);
@@ -133,6 +165,31 @@ int xsim_pause(struct xsim_domain *d);
 int xsim_unpause(struct xsim_domain *d);
 int xsim_set_workload_locked(struct xsim_domain *d, const struct xsim_workload *wl);
 void xsim_stop_writers(struct xsim_domain *d);
+/* Writers may run only while neither controller-paused nor shut down. */
+static inline int xsim_held(struct xsim_domain *d)
+{
+    return atomic_load(&d->paused) || atomic_load(&d->shut);
+}
+
+/* shutdown.c: 0, EALREADY if already shut down, EAGAIN if only_if_running
+ * and the domain is controller-paused (its vcpus cannot run the request). */
+int xsim_shutdown(struct xsim_domain *d, int reason, int only_if_running);
+
+/* xenstore.c */
+/* Atomically: parse(value) of an existing node; if >= 0, the node becomes ""
+ * (the guest's acknowledgement).  Returns parse's result, -1 if absent. */
+int xsim_xs_consume(const char *path, int (*parse)(const void *data, unsigned len));
+int xsim_xs_introduced(uint32_t domid, uint64_t *mfn, uint32_t *port);
+void xsim_xs_domain_gone(uint32_t domid);
+void xsim_xs_reset(void);
+int64_t xsim_xs_handles_live(void);
+int64_t xsim_xs_transactions_live(void);
+int64_t xsim_xs_nodes(void);
+
+/* guest_agent.c */
+void xsim_agent_on_write(const char *path, const void *data, unsigned len);
+void xsim_agent_reset(void);
+void xsim_agent_inherit(struct xsim_domain *d); /* a copy of a guest has its drivers */
 
 /* logdirty.c */
 void xsim_mark_dirty(struct xsim_domain *d, uint64_t pfn);
