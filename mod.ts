@@ -71,6 +71,7 @@ export * from "./lib/engine/policy.ts";
 export * from "./lib/engine/save_session.ts";
 export * from "./lib/engine/restore.ts";
 export * from "./lib/engine/handshake.ts";
+export * from "./lib/engine/guest_suspend.ts";
 export * from "./lib/engine/migrate.ts";
 export * from "./lib/engine/transport.ts";
 export * from "./lib/engine/compare_memory.ts";

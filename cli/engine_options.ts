@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { SuspendOptions } from "../lib/engine/guest_suspend.ts";
 import { policyByName, type PrecopyPolicy } from "../lib/engine/policy.ts";
 import type { OptionSpec } from "./options.ts";
 
@@ -25,7 +26,30 @@ export const PRECOPY_OPTIONS: Record<string, OptionSpec> = {
   },
   "max-bandwidth": { type: "string", metavar: "MiB/s", help: "Cap the send rate" },
   json: { type: "boolean", default: false, help: "Print the final statistics as JSON on stdout" },
+  suspend: {
+    type: "string",
+    default: "auto",
+    metavar: "auto|xenstore|pause",
+    help: "How to stop the guest for the final pass: ask it to suspend through xenstore " +
+      "control/shutdown (as xl does), or pause it (guests without PV drivers); auto picks",
+  },
+  "suspend-timeout": {
+    type: "string",
+    metavar: "S",
+    help: "Seconds the guest may take to acknowledge, then to complete, a suspend (default 60)",
+  },
 };
+
+/** How the guest is to be stopped. */
+export function suspendFrom(values: Record<string, unknown>): SuspendOptions {
+  const method = values.suspend as string;
+  if (method !== "auto" && method !== "xenstore" && method !== "pause") {
+    throw new RangeError(`--suspend must be auto, xenstore or pause, got '${method}'`);
+  }
+  const t = values["suspend-timeout"] as string | undefined;
+  const ms = t === undefined ? undefined : positive(t, "--suspend-timeout") * 1000;
+  return { method, ackTimeoutMs: ms, suspendTimeoutMs: ms };
+}
 
 /** The policy the options select. */
 export function policyFrom(values: Record<string, unknown>): PrecopyPolicy {
@@ -44,4 +68,33 @@ function positive(text: string, flag: string): number {
   const n = Number(text);
   if (!(n > 0)) throw new RangeError(`${flag} needs a positive number, got '${text}'`);
   return n;
+}
+
+/** Options of the restoring commands (`restore`, `receive`). */
+export const GUEST_OPTIONS: Record<string, OptionSpec> = {
+  name: {
+    type: "string",
+    metavar: "NAME",
+    help: "Domain name (default: the xl config's, else restored-DOMID)",
+  },
+  type: {
+    type: "string",
+    metavar: "pvh|hvm",
+    help: "Guest type when the stream carries no xl config (default pvh)",
+  },
+};
+
+/** Name and type the options give, for `restoreStream`. */
+export function guestFrom(
+  values: Record<string, unknown>,
+): { name?: string; guestType?: "pvh" | "hvm" } {
+  const type = values.type as string | undefined;
+  if (type !== undefined && type !== "pvh" && type !== "hvm") {
+    throw new RangeError(`--type must be pvh or hvm, got '${type}'`);
+  }
+  const name = values.name as string | undefined;
+  if (name !== undefined && !/^[\x21-\x7e]{1,64}$/.test(name)) {
+    throw new RangeError(`--name must be 1-64 printable characters without spaces`);
+  }
+  return { name, guestType: type };
 }

@@ -10,7 +10,7 @@ import { migrateDomain } from "../lib/engine/migrate.ts";
 import type { SaveSession } from "../lib/engine/save_session.ts";
 import { openSendChannel, parseTarget } from "../lib/engine/transport.ts";
 import { onInterrupt } from "../lib/interrupts.ts";
-import { bandwidthFrom, policyFrom, PRECOPY_OPTIONS } from "./engine_options.ts";
+import { bandwidthFrom, policyFrom, PRECOPY_OPTIONS, suspendFrom } from "./engine_options.ts";
 import {
   describeGuestState,
   formatSaveStats,
@@ -88,6 +88,7 @@ export function migrateCommand(args: string[]): Promise<number> {
       try {
         const running = migrateDomain(session.hv, domid, channel, {
           policy: policyFrom(values),
+          suspend: suspendFrom(values),
           maxBandwidth: bandwidthFrom(values),
           protocol: values["no-protocol"] ? false : undefined,
           signal: controller.signal,

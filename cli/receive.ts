@@ -11,10 +11,12 @@ import { acceptReceiveChannel } from "../lib/engine/transport.ts";
 import { onInterrupt } from "../lib/interrupts.ts";
 import { runEngineCommand } from "./engine_command.ts";
 import { BACKEND_OPTIONS, destroyQuietly, openBackend } from "./hypervisor.ts";
+import { GUEST_OPTIONS, guestFrom } from "./engine_options.ts";
 import { writeAllSync } from "./output.ts";
 
 const SPECS = {
   ...BACKEND_OPTIONS,
+  ...GUEST_OPTIONS,
   listen: {
     type: "string",
     default: "-",
@@ -46,6 +48,7 @@ export function receiveCommand(args: string[]): Promise<number> {
         const done = onInterrupt(() => destroyQuietly(session.hv, building, "receive"));
         const r = await receiveDomain(session.hv, channel, {
           onDomain: (id) => (building = id),
+          ...guestFrom(values),
           vcpus: values.vcpus === undefined ? undefined : Number(values.vcpus),
           log: (l) => writeAllSync(Deno.stderr, `xenmig receive: ${l}\n`),
         });

@@ -11,10 +11,12 @@ import { onInterrupt } from "../lib/interrupts.ts";
 import { openInput } from "../lib/io/byte_source.ts";
 import { runEngineCommand } from "./engine_command.ts";
 import { BACKEND_OPTIONS, destroyQuietly, openBackend } from "./hypervisor.ts";
+import { GUEST_OPTIONS, guestFrom } from "./engine_options.ts";
 import { writeAllSync } from "./output.ts";
 
 const SPECS = {
   ...BACKEND_OPTIONS,
+  ...GUEST_OPTIONS,
   paused: { type: "boolean", short: "p", default: false, help: "Leave the restored domain paused" },
   vcpus: { type: "string", metavar: "N", help: "vcpus (default: from the xl config, else 1)" },
   memory: {
@@ -42,6 +44,7 @@ export function restoreCommand(args: string[]): Promise<number> {
       const done = onInterrupt(() => destroyQuietly(session.hv, building, "restore"));
       const result = await restoreStream(session.hv, source, {
         onDomain: (id) => (building = id),
+        ...guestFrom(values),
         unpause: !values.paused,
         vcpus: values.vcpus === undefined ? undefined : count(values.vcpus as string, "--vcpus"),
         maxMemKib: values.memory === undefined
@@ -55,6 +58,7 @@ export function restoreCommand(args: string[]): Promise<number> {
       // the caller only when it asked to inspect it (library use).
       const out = {
         domid: result.domid,
+        name: result.name,
         pages: result.pages,
         populated: result.populated,
         bytes: result.bytes,
@@ -65,7 +69,7 @@ export function restoreCommand(args: string[]): Promise<number> {
         Deno.stdout,
         values.json
           ? JSON.stringify(out, null, 2) + "\n"
-          : `restored domain ${out.domid}: ${out.pages} pages from ${out.bytes} bytes in ${out.ms} ms` +
+          : `restored domain ${out.domid} (${out.name}): ${out.pages} pages from ${out.bytes} bytes in ${out.ms} ms` +
             `${out.paused ? " (paused)" : ""}\n`,
       );
       return 0;

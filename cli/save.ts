@@ -11,7 +11,7 @@ import { openSendChannel } from "../lib/engine/transport.ts";
 import { onInterrupt } from "../lib/interrupts.ts";
 import { RateLimitedSink } from "../lib/io/rate_limited_sink.ts";
 import type { ByteSink } from "../lib/io/byte_sink.ts";
-import { bandwidthFrom, policyFrom, PRECOPY_OPTIONS } from "./engine_options.ts";
+import { bandwidthFrom, policyFrom, PRECOPY_OPTIONS, suspendFrom } from "./engine_options.ts";
 import {
   describeGuestState,
   formatSaveStats,
@@ -80,6 +80,7 @@ export function saveCommand(args: string[]): Promise<number> {
       const save = new SaveSession(session.hv, domid, sink, {
         live: values.live as boolean,
         policy: policyFrom(values),
+        suspend: suspendFrom(values),
         format: values.format as "xl",
         config,
         onProgress: values.json ? jsonProgress() : progressBar(),

@@ -17,7 +17,7 @@ import { type Channel, openSendChannel, type Target } from "../../lib/engine/tra
 import type { Hypervisor } from "../../lib/xen/hypervisor.ts";
 import { describeError } from "../engine_command.ts";
 import { discardChannel } from "./discard_channel.ts";
-import { SenderHandshake } from "../../lib/engine/handshake.ts";
+import { SenderHandshake, SourceRename } from "../../lib/engine/handshake.ts";
 import { ReplError } from "./reply.ts";
 
 /** How a migration ended, past the engine's phase. */
@@ -58,13 +58,25 @@ export class ReplMigration {
   #outcome: MigrationOutcome = "none";
   #sourceDestroyed = false;
 
-  private constructor(engine: SaveSession, domid: number, channel: Channel, keepSource: boolean) {
+  private constructor(
+    engine: SaveSession,
+    domid: number,
+    channel: Channel,
+    keepSource: boolean,
+    rename: SourceRename | undefined,
+  ) {
     this.engine = engine;
     this.domid = domid;
     this.#channel = channel;
     this.destination = channel.describe;
     this.#keepSource = keepSource;
-    if (channel.replies) this.#handshake = new SenderHandshake(channel.replies, channel.sink);
+    if (channel.replies) {
+      this.#handshake = new SenderHandshake(
+        channel.replies,
+        channel.sink,
+        rename,
+      );
+    }
   }
 
   /** Opens the destination and prepares a live save of `domid` (nothing is sent yet). */
@@ -80,7 +92,13 @@ export class ReplMigration {
         policy: options.policy,
         format: "xl",
       });
-      return new ReplMigration(engine, domid, channel, options.keepSource ?? false);
+      return new ReplMigration(
+        engine,
+        domid,
+        channel,
+        options.keepSource ?? false,
+        SourceRename.of(hv, domid),
+      );
     } catch (e) {
       await channel.abort();
       throw e;
@@ -180,7 +198,7 @@ export class ReplMigration {
           await this.#channel.abort();
           throw new ReplError(
             `hand-over failed: ${describeError(e)}; the receiver was given permission to go ` +
-              `but did not report, so domain ${this.domid} is left paused at the source: ` +
+              `but did not report, so domain ${this.domid} is left stopped at the source: ` +
               `check the destination before resuming either copy`,
           );
         }

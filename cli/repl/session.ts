@@ -222,14 +222,14 @@ export class ReplSession {
     }
     if (m?.holdsPause) {
       if (m.keepSource) {
-        said.push(`domain ${m.domid} left paused (--keep-source)`);
+        said.push(`domain ${m.domid} left stopped (--keep-source)`);
       } else {
         m.resumeSource();
         said.push(`resumed domain ${m.domid} (paused since its stop-and-copy)`);
       }
     }
     if (m?.outcome === "undecided") {
-      said.push(`domain ${m.domid} left paused: its destination may be running it`);
+      said.push(`domain ${m.domid} left stopped: its destination may be running it`);
     }
     if (this.userPauses > 0 && this.domid !== undefined) {
       const dom = this.hv.domain(this.domid);

@@ -11,6 +11,8 @@
 import type { ByteSink } from "../io/byte_sink.ts";
 import type { ByteSource } from "../io/byte_source.ts";
 import { StreamReader } from "../io/stream_reader.ts";
+import { guestName, renameGuest } from "../xen/guest_xenstore.ts";
+import type { Hypervisor } from "../xen/hypervisor.ts";
 import {
   isMessage,
   MIGRATE_PERMISSION_TO_GO,
@@ -56,16 +58,66 @@ export async function expectMessage(
   }
 }
 
+/** Suffix of the source's name once the receiver may run the domain (xl's). */
+export const MIGRATED_AWAY_SUFFIX = "--migratedaway";
+
+/**
+ * Renames the source domain out of the way before permission to go (the
+ * receiver takes its name then, and xl's receiver refuses a duplicate), and
+ * back if the receiver reports failure, as `xl migrate` does.
+ */
+export class SourceRename {
+  #hv: Hypervisor;
+  #domid: number;
+  #name: string;
+  #renamed = false;
+
+  private constructor(hv: Hypervisor, domid: number, name: string) {
+    this.#hv = hv;
+    this.#domid = domid;
+    this.#name = name;
+  }
+
+  /** For a domain with a name in xenstore; `undefined` when it has none (or no xenstore). */
+  static of(hv: Hypervisor, domid: number): SourceRename | undefined {
+    try {
+      const name = guestName(hv.xenstore, domid);
+      return name ? new SourceRename(hv, domid, name) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** `NAME` → `NAME--migratedaway`. */
+  away(): void {
+    renameGuest(this.#hv.xenstore, this.#domid, this.#name + MIGRATED_AWAY_SUFFIX);
+    this.#renamed = true;
+  }
+
+  /** Back to `NAME`, if renamed. */
+  back(): void {
+    if (!this.#renamed) return;
+    renameGuest(this.#hv.xenstore, this.#domid, this.#name);
+    this.#renamed = false;
+  }
+}
+
 /** One migration's handshake with an `xl migrate-receive` / `xenmig receive` peer. */
 export class SenderHandshake {
   #replies: StreamReader;
   #sink: ByteSink;
   #state: HandshakeState = "new";
+  #rename?: SourceRename;
 
-  /** Talks to a receiver whose replies come from `replies`; the stream goes to `sink`. */
-  constructor(replies: ByteSource, sink: ByteSink) {
+  /**
+   * Talks to a receiver whose replies come from `replies`; the stream goes
+   * to `sink`.  `rename` (see {@linkcode SourceRename.of}) moves the
+   * source's name out of the receiver's way at hand-over.
+   */
+  constructor(replies: ByteSource, sink: ByteSink, rename?: SourceRename) {
     this.#replies = new StreamReader(replies);
     this.#sink = sink;
+    this.#rename = rename;
   }
 
   /** Where the handshake is. */
@@ -103,12 +155,20 @@ export class SenderHandshake {
       this.#state = "failed";
       throw e;
     });
+    try {
+      this.#rename?.away();
+    } catch (e) {
+      this.#state = "failed";
+      throw e;
+    }
     this.#state = "undecided";
     await this.#sink.write(MIGRATE_PERMISSION_TO_GO);
     await this.#expect(MIGRATE_REPORT, "report");
     const rc = (await this.#replies.readExact(1, "report result"))[0];
     if (rc !== 0) {
+      // The receiver gave up and destroyed its copy: the source may run again.
       this.#state = "failed";
+      this.#rename?.back();
       throw new MigrateProtocolError(`the receiver failed to resume the domain (result ${rc})`);
     }
     this.#state = "running";

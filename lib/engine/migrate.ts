@@ -17,8 +17,9 @@ import {
   MIGRATE_RECEIVER_READY,
   MIGRATE_REPORT,
 } from "../xl/migrate_protocol.ts";
-import { expectMessage, MigrateProtocolError, SenderHandshake } from "./handshake.ts";
+import { expectMessage, MigrateProtocolError, SenderHandshake, SourceRename } from "./handshake.ts";
 import type { Hypervisor } from "../xen/hypervisor.ts";
+import { renameGuest } from "../xen/guest_xenstore.ts";
 import { type RestoreOptions, type RestoreResult, restoreStream } from "./restore.ts";
 import { SaveAbortedError, type SaveOptions, SaveSession, type SaveStats } from "./save_session.ts";
 import type { Channel, ReceiveChannel } from "./transport.ts";
@@ -62,7 +63,7 @@ export async function migrateDomain(
   let sink: ByteSink = channel.sink;
   if (options.maxBandwidth) sink = new RateLimitedSink(sink, options.maxBandwidth);
   const handshake = protocol && channel.replies
-    ? new SenderHandshake(channel.replies, sink)
+    ? new SenderHandshake(channel.replies, sink, SourceRename.of(hv, domid))
     : undefined;
   const save = new SaveSession(hv, domid, sink, { live: true, ...options });
   options.onSession?.(save);
@@ -100,9 +101,9 @@ export async function migrateDomain(
       throw new MigrateProtocolError(
         destinationRuns
           ? `${message}, after the receiver reported the domain running; domain ${domid} ` +
-            `is left paused at the source`
+            `is left stopped at the source`
           : `${message}; the receiver was given permission to go but did not report, so ` +
-            `domain ${domid} is left paused at the source: check the destination before ` +
+            `domain ${domid} is left stopped at the source: check the destination before ` +
             `resuming either copy`,
       );
     }
@@ -120,6 +121,9 @@ export async function migrateDomain(
     options.signal?.removeEventListener("abort", onAbort);
   }
 }
+
+/** Suffix of a received domain's name until the sender gives permission to go (xl's). */
+export const INCOMING_SUFFIX = "--incoming";
 
 /** Options for {@linkcode receiveDomain}. */
 export type ReceiveOptions = Omit<RestoreOptions, "unpause">;
@@ -140,11 +144,14 @@ export async function receiveDomain(
     ...options,
     format: "xl",
     unpause: !replies,
+    // Until the sender lets go, the name stays the source's (xl's suffix).
+    nameSuffix: replies ? INCOMING_SUFFIX : options.nameSuffix,
   });
   if (replies) {
     await replies.write(MIGRATE_RECEIVER_READY);
     try {
       await expectMessage(result.reader, MIGRATE_PERMISSION_TO_GO, "permission to go", "sender");
+      if (result.introduced) renameGuest(hv.xenstore, result.domid, result.name);
     } catch (e) {
       hv.domain(result.domid).destroy();
       throw e;

@@ -40,8 +40,21 @@ import { LIBXL_RECORD_VERIFIERS, verifyLibxlHeader } from "../verify/libxl_verif
 import { PfnTracker } from "../verify/pfn_tracker.ts";
 import { StrictLibxcChecker, type StrictWarning } from "../verify/strict.ts";
 import { decodeXlConfigData } from "../xl/header.ts";
-import { PROT_READ, PROT_WRITE, XEN_DOMCTL_CDF_hap, XEN_DOMCTL_CDF_hvm } from "../xen/constants.ts";
+import {
+  HVM_PARAM_CONSOLE_EVTCHN,
+  HVM_PARAM_CONSOLE_PFN,
+  HVM_PARAM_STORE_EVTCHN,
+  HVM_PARAM_STORE_PFN,
+  PROT_READ,
+  PROT_WRITE,
+  XEN_DOMCTL_CDF_hap,
+  XEN_DOMCTL_CDF_hvm,
+  XEN_X86_EMU_ALL,
+  XEN_X86_EMU_LAPIC,
+  XEN_X86_EMU_VPCI,
+} from "../xen/constants.ts";
 import type { Domain } from "../xen/domain.ts";
+import { guestNames, type GuestType, writeGuestEntries } from "../xen/guest_xenstore.ts";
 import type { Hypervisor } from "../xen/hypervisor.ts";
 import type { CpuidLeaf, MsrEntry } from "../xen/types.ts";
 
@@ -82,6 +95,18 @@ export interface RestoreOptions {
   pfnLimit?: number;
   /** Unpause the domain once restored (default false: left paused). */
   unpause?: boolean;
+  /** Domain name (default: the xl config's, else `restored-<domid>`). */
+  name?: string;
+  /** Appended to the name while a migration is undecided (`--incoming`, as xl does). */
+  nameSuffix?: string;
+  /** Guest type when the stream carries no xl config (default `pvh`). */
+  guestType?: GuestType;
+  /**
+   * Write the guest's xenstore entries (name, console, ...) and introduce
+   * it to xenstored, as libxl does (default true).  Without, the guest's
+   * PV drivers find no xenstore and no console when it resumes.
+   */
+  introduce?: boolean;
   /**
    * Told the new domain's id as soon as it exists, so a caller can destroy
    * it if the process is interrupted mid-restore.
@@ -107,6 +132,10 @@ export interface RestoreResult {
   ms: number;
   /** Domain config from the xl header, if any. */
   config?: string;
+  /** The name without {@linkcode RestoreOptions.nameSuffix} (what a migration renames it to). */
+  name: string;
+  /** Whether the domain was introduced to xenstore (named, console attached). */
+  introduced: boolean;
   /** Spec deviations seen (warnings). */
   warnings: StrictWarning[];
   /** The reader, positioned just after the stream (protocol messages may follow). */
@@ -116,23 +145,39 @@ export interface RestoreResult {
 interface DomainShape {
   maxMemKib: number;
   vcpus: number;
+  name: string;
+  guestType: GuestType;
+  uuid: Uint8Array;
 }
 
+/** What the (untrusted) xl config says about the domain to create; anything odd is dropped. */
 function shapeFromConfig(config: string | undefined): Partial<DomainShape> {
   if (!config) return {};
   try {
     const c = JSON.parse(config);
     const memkb = Number(c?.b_info?.max_memkb);
     const vcpus = Number(c?.b_info?.max_vcpus);
+    const name = c?.c_info?.name;
+    const type = c?.c_info?.type;
+    const uuid = typeof c?.c_info?.uuid === "string" ? parseUuid(c.c_info.uuid) : undefined;
     return {
       maxMemKib: Number.isSafeInteger(memkb) && memkb > 0 ? memkb : undefined,
       // vcpu counts are 32-bit in the hypercalls; a larger one (the config
       // is part of the untrusted stream) is no count (found by fuzzing).
       vcpus: Number.isSafeInteger(vcpus) && vcpus > 0 && vcpus <= 0xffffffff ? vcpus : undefined,
+      name: typeof name === "string" && /^[\x21-\x7e]{1,64}$/.test(name) ? name : undefined,
+      guestType: type === "pvh" || type === "hvm" ? type : undefined,
+      uuid,
     };
   } catch {
     return {};
   }
+}
+
+function parseUuid(text: string): Uint8Array | undefined {
+  const hex = text.replaceAll("-", "");
+  if (!/^[0-9a-f]{32}$/i.test(hex)) return undefined;
+  return Uint8Array.from({ length: 16 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
 }
 
 /** Record types that may legitimately arrive with no content (errata). */
@@ -158,8 +203,9 @@ const ERRATA_EMPTY: ReadonlySet<number> = new Set([
  * using session = await openHypervisor({ sim: "mem=64M" });
  * const out = memorySink();
  * await new SaveSession(session.hv, session.domid!, out, { live: false }).run();
- * const r = await restoreStream(session.hv, bytesSource(out.bytes()));
- * console.assert(r.domid !== session.domid && r.pages > 0);
+ * // The source (suspended, not destroyed) still holds its name.
+ * const r = await restoreStream(session.hv, bytesSource(out.bytes()), { name: "copy" });
+ * console.assert(r.domid !== session.domid && r.pages > 0 && r.name === "copy");
  * ```
  */
 export async function restoreStream(
@@ -191,17 +237,34 @@ export async function restoreStream(
   let hvmContext: Uint8Array | undefined;
   const populated = new PfnTracker(1 << 24);
   let pages = 0, pageRecords = 0;
+  let rings: Rings | undefined;
   let skipLibxcBody = false;
   let vcpus = 1;
+  let maxMemKib = 0;
+  let guestType: GuestType = "pvh";
+  let name = "";
   let current: { offset: number; where: string } | undefined;
+  // The rings the guest's PV drivers reconnect to on resume (HVM_PARAMS).
+  let storeGfn = 0, consoleGfn = 0;
+  const introduce = options.introduce ?? true;
 
   const create = (): Domain => {
     const shape = { ...shapeFromConfig(config), ...definedOnly(options) };
-    const maxMemKib = shape.maxMemKib ?? 1024 * 1024;
+    maxMemKib = shape.maxMemKib ?? 1024 * 1024;
     vcpus = shape.vcpus ?? 1;
+    guestType = shape.guestType ?? "pvh";
+    name = shape.name ?? "";
+    if (introduce && name) refuseTakenName(hv, name + (options.nameSuffix ?? ""));
     const memPages = Math.ceil(maxMemKib / 4);
     pfnLimit = options.pfnLimit ?? Math.max(LOW_PFN_SPACE, memPages + MMIO_HOLE_PAGES);
-    const d = hv.createDomain({ maxVcpus: vcpus, flags: XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap });
+    const d = hv.createDomain({
+      maxVcpus: vcpus,
+      flags: XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap,
+      // PVH: only the local APIC is emulated (libxl's choice); without it
+      // the domain would be a full HVM guest waiting for a device model.
+      emulationFlags: guestType === "pvh" ? XEN_X86_EMU_LAPIC : XEN_X86_EMU_ALL & ~XEN_X86_EMU_VPCI,
+      handle: shape.uuid,
+    });
     try {
       // Never beyond the guest's physical address width: a memory size
       // taken from the stream's config must not let its pfns outside the
@@ -398,7 +461,23 @@ export async function restoreStream(
                   );
                 }
               });
-              for (const p of rec.params) d.setHvmParam(Number(p.index), p.value);
+              for (const [i, p] of rec.params.entries()) {
+                // The ring pages' gfns are handed to the grant table and
+                // xenstored: only frames of this domain.
+                const ring = p.index === BigInt(HVM_PARAM_STORE_PFN) ||
+                  p.index === BigInt(HVM_PARAM_CONSOLE_PFN);
+                if (ring && p.value >= BigInt(pfnLimit)) {
+                  throw new RecordError(
+                    `HVM_PARAMS entry ${i}: ring gfn 0x${p.value.toString(16)} is beyond the ` +
+                      `domain's limit 0x${pfnLimit.toString(16)}`,
+                    ev.offset,
+                    where,
+                  );
+                }
+                d.setHvmParam(Number(p.index), p.value);
+                if (p.index === BigInt(HVM_PARAM_STORE_PFN)) storeGfn = Number(p.value);
+                if (p.index === BigInt(HVM_PARAM_CONSOLE_PFN)) consoleGfn = Number(p.value);
+              }
               break;
             case REC_TYPE.HVM_CONTEXT:
               hvmContext = rec.data.slice();
@@ -410,6 +489,12 @@ export async function restoreStream(
                 where,
               );
             case REC_TYPE.END:
+              // As libxc's stream completion: fresh event channels for the
+              // rings (the old ports died with the old domain), grant
+              // entries for the backends, then the vcpus' state.
+              if (introduce) {
+                rings = connectRings(d, storeGfn, consoleGfn);
+              }
               if (hvmContext) applyHvmContext(d, hvmContext, vcpus);
               break;
           }
@@ -418,6 +503,19 @@ export async function restoreStream(
       }
     }
     if (!domain) throw new StreamError("stream has no libxc image", reader.offset, "end of stream");
+    name ||= `restored-${domain.domid}`;
+    if (introduce) {
+      current = { offset: reader.offset, where: "xenstore entries" };
+      writeGuestEntries(hv.xenstore, domain.domid, {
+        name: name + (options.nameSuffix ?? ""),
+        uuid: domain.info().handle,
+        type: guestType,
+        memKib: maxMemKib,
+        vcpus,
+        store: rings?.store,
+        console: rings?.console,
+      });
+    }
     if (options.unpause) domain.unpause();
     return {
       domid: domain.domid,
@@ -427,6 +525,8 @@ export async function restoreStream(
       bytes: reader.offset,
       ms: performance.now() - t0,
       config,
+      name,
+      introduced: introduce,
       warnings,
       reader,
     };
@@ -438,6 +538,57 @@ export async function restoreStream(
     }
     if (e instanceof StreamError || !(e instanceof Error) || !current) throw e;
     throw new RestoreError(e, current.offset, current.where);
+  }
+}
+
+interface Rings {
+  store?: { gfn: number; port: number };
+  console?: { gfn: number; port: number };
+}
+
+/**
+ * New unbound event channels for the xenstore and console rings (remote:
+ * dom0, where xenstored and xenconsoled run), written where the guest
+ * looks for them on resume, and the grant entries the backends map.
+ */
+function connectRings(d: Domain, storeGfn: number, consoleGfn: number): Rings {
+  const rings: Rings = {};
+  if (storeGfn) {
+    const port = d.allocUnboundEvtchn(0);
+    d.setHvmParam(HVM_PARAM_STORE_EVTCHN, port);
+    rings.store = { gfn: storeGfn, port };
+  }
+  if (consoleGfn) {
+    const port = d.allocUnboundEvtchn(0);
+    d.setHvmParam(HVM_PARAM_CONSOLE_EVTCHN, port);
+    rings.console = { gfn: consoleGfn, port };
+  }
+  if (storeGfn || consoleGfn) {
+    d.seedGrantTable({
+      hvm: true,
+      consoleGfn,
+      xenstoreGfn: storeGfn,
+      consoleDomid: 0,
+      xenstoreDomid: 0,
+    });
+  }
+  return rings;
+}
+
+/** libxl refuses a second domain of the same name; so does xenmig, before creating anything. */
+function refuseTakenName(hv: Hypervisor, name: string): void {
+  let names: Map<number, string>;
+  try {
+    names = guestNames(hv.xenstore);
+  } catch {
+    return; // no xenstore: nothing to clash with (the write later says so)
+  }
+  for (const [domid, other] of names) {
+    if (other === name) {
+      throw new Error(
+        `domain ${domid} is already called ${name}: destroy or rename it, or restore with --name`,
+      );
+    }
   }
 }
 
@@ -473,5 +624,7 @@ function definedOnly(o: RestoreOptions): Partial<DomainShape> {
   const out: Partial<DomainShape> = {};
   if (o.maxMemKib !== undefined) out.maxMemKib = o.maxMemKib;
   if (o.vcpus !== undefined) out.vcpus = o.vcpus;
+  if (o.name !== undefined) out.name = o.name;
+  if (o.guestType !== undefined) out.guestType = o.guestType;
   return out;
 }

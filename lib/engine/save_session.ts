@@ -4,14 +4,15 @@
  *
  * 1. {@linkcode SaveSession.start}: stream headers, static data (CPUID and
  *    MSR policy, STATIC_DATA_END); live: log-dirty on and a first pass over
- *    every pfn; non-live: pause first, then that pass.
+ *    every pfn; non-live: suspend first, then that pass.
  * 2. {@linkcode SaveSession.step} (live): one precopy iteration — send the
  *    pages the last CLEAN reported, then CLEAN again.
- * 3. {@linkcode SaveSession.finish}: stop-and-copy — pause, final CLEAN,
+ * 3. {@linkcode SaveSession.finish}: stop-and-copy — suspend the guest
+ *    (see `guest_suspend.ts`; paused if it cannot be asked), final CLEAN,
  *    send what is dirty, then X86_TSC_INFO, HVM_CONTEXT, HVM_PARAMS and END
  *    (Xen 4.17's order), and the libxl END.
  * 4. {@linkcode SaveSession.abort} at any point: log-dirty off, the guest
- *    unpaused (unless it was paused before), nothing more written.
+ *    resumed (unless it was paused before), nothing more written.
  *
  * A {@linkcode PrecopyPolicy} decides between steps; {@linkcode SaveSession.run}
  * does the whole loop.
@@ -44,7 +45,8 @@ import {
   HVM_PARAM_VM_GENERATION_ID_ADDR,
   HVM_PARAM_X87_FIP_WIDTH,
 } from "../xen/constants.ts";
-import { domainConfig } from "./domain_config.ts";
+import { domainConfig, type KnownGuest } from "./domain_config.ts";
+import { GuestSuspender, type SuspendMethod, type SuspendOptions } from "./guest_suspend.ts";
 import { PageSender } from "./page_sender.ts";
 import {
   type IterationStats,
@@ -134,6 +136,8 @@ export interface SaveOptions {
   config?: string;
   /** Emulator records for the libxl layer. */
   emulator?: EmulatorState;
+  /** How the guest is stopped for the final pass (default: asked to suspend if it can be). */
+  suspend?: SuspendOptions;
   /** Aborts between batches when signalled. */
   signal?: AbortSignal;
   /** Called after each record of page data and each phase change. */
@@ -186,6 +190,7 @@ export class SaveAbortedError extends Error {
  * ```
  */
 export class SaveSession {
+  #hv: Hypervisor;
   #domain: Domain;
   #out: BufferedWriter;
   #options: SaveOptions;
@@ -197,7 +202,7 @@ export class SaveSession {
   #iterations: IterationStats[] = [];
   #downtime?: DowntimeStats;
   #started = 0;
-  #pausedByUs = false;
+  #suspender: GuestSuspender;
   #pausedAt?: number;
   #abortedIn?: SavePhase;
   #abortReason?: string;
@@ -207,11 +212,13 @@ export class SaveSession {
 
   /** Prepares to save domain `domid` into `sink`. */
   constructor(hv: Hypervisor, domid: number, sink: ByteSink, options: SaveOptions = {}) {
+    this.#hv = hv;
     this.#domain = hv.domain(domid);
     this.#out = new BufferedWriter(sink);
     this.#options = options;
     this.#policy = options.policy ?? xenPolicy;
     this.#sender = new PageSender(this.#domain, hv.foreignMemory, this.#out);
+    this.#suspender = new GuestSuspender(hv, this.#domain, options.suspend);
     // The signal restores the guest at once (log-dirty off, unpaused), even
     // while a write is blocked on a stalled peer; run() unwinds at its next
     // check.  A finished session is not touched.
@@ -369,7 +376,10 @@ export class SaveSession {
     const format = this.#options.format ?? "xl";
     await this.#record(
       "prologue",
-      streamPrologue(format, this.#options.config ?? domainConfig(info)),
+      streamPrologue(
+        format,
+        this.#options.config ?? domainConfig(info, undefined, this.#knownGuest(info.domid)),
+      ),
     );
     await this.#record("image+domain headers", libxcHeaders());
     const policy = this.#domain.cpuPolicy();
@@ -387,7 +397,7 @@ export class SaveSession {
     if (live) {
       this.#domain.logDirty.enable();
     } else {
-      this.#pause();
+      await this.#stop();
       // Non-live, the one pass runs with the guest paused: that is the
       // stop-and-copy phase (progress and interrupt reports say so).
       this.#phase = "stopped";
@@ -429,16 +439,34 @@ export class SaveSession {
     return n;
   }
 
-  #pause(): void {
-    if (this.#pausedByUs) return;
-    this.#domain.pause();
-    this.#pausedByUs = true;
-    this.#pausedAt = performance.now();
+  /** The guest's name and type from xenstore, when it has entries there. */
+  #knownGuest(domid: number): KnownGuest {
+    try {
+      const xs = this.#hv.xenstore;
+      return {
+        name: xs.read(`/local/domain/${domid}/name`),
+        type: xs.read(`/libxl/${domid}/type`),
+      };
+    } catch {
+      return {};
+    }
   }
 
-  /** When this session paused the guest (`performance.now()`), if it has. */
+  /** Stops the guest (suspend or pause); the downtime counts from the request. */
+  async #stop(): Promise<void> {
+    this.#pausedAt ??= performance.now();
+    await this.#suspender.suspend();
+    this.#checkSignal(); // interrupted while the guest was suspending: it is resumed
+  }
+
+  /** When this session began stopping the guest (`performance.now()`), if it has. */
   get pausedAt(): number | undefined {
     return this.#pausedAt;
+  }
+
+  /** How the guest was stopped, once it has been. */
+  get suspendMethod(): SuspendMethod | undefined {
+    return this.#suspender.method;
   }
 
   /** Stop-and-copy: pause, final dirty set, tail records, END. */
@@ -448,7 +476,7 @@ export class SaveSession {
     const bytes0 = this.#out.bytesWritten;
     let pages = 0;
     if (this.#phase === "precopy") {
-      this.#pause();
+      await this.#stop();
       this.#phase = "stopped";
       this.#clean(true);
       const bitmap = this.#bitmap.slice();
@@ -520,20 +548,18 @@ export class SaveSession {
     try {
       if (this.#domain.logDirty.enabled) this.#domain.logDirty.off();
     } finally {
-      // Xen counts controller pauses: undoing our own leaves a guest that was
-      // paused before still paused, and one that ran running.
-      if (this.#pausedByUs) this.#domain.unpause();
-      this.#pausedByUs = false;
+      // Undoes only our own stop: Xen counts controller pauses, so a guest
+      // that was paused before stays paused, and one that ran runs.
+      this.#suspender.resume();
     }
   }
 
   /**
    * Releases the guest after a completed save that should keep running
-   * (`xl save -c` style): unpauses it if this session paused it.
+   * (`xl save -c` style): resumes or unpauses it if this session stopped it.
    */
   resumeSource(): void {
-    if (this.#pausedByUs) this.#domain.unpause();
-    this.#pausedByUs = false;
+    this.#suspender.resume();
   }
 
   /** Runs the whole save under the policy; aborts (and rethrows) on any error. */

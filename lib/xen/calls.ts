@@ -40,6 +40,7 @@ import type {
   CpuPolicy,
   CreateDomainConfig,
   DomainInfo,
+  GnttabSeed,
   LogDirtyStats,
   TscInfo,
   VcpuInfo,
@@ -110,6 +111,11 @@ export class XenCalls {
   /** Whether {@linkcode close} has run. */
   get closed(): boolean {
     return this.#xch === null;
+  }
+
+  /** The loaded libraries (for the xenstore connection, which has its own handle). */
+  get libraries(): XenLibraries {
+    return this.#libs;
   }
 
   /** Closes both handles and unloads the libraries; idempotent. */
@@ -586,6 +592,47 @@ export class XenCalls {
         arr,
       ) < 0
     ) {
+      this.#fail(call, subject);
+    }
+  }
+
+  /** `xc_evtchn_alloc_unbound`: a new port of `domid` for `remote` to bind. */
+  evtchnAllocUnbound(domid: number, remote: number): number {
+    checkDomid(domid);
+    const call = "xc_evtchn_alloc_unbound";
+    const subject = `domid ${domid}, remote domid ${remote}`;
+    const port = this.#libs.ctrl.symbols[call](this.#handle(call, subject), domid, remote);
+    if (port < 0) this.#fail(call, subject);
+    return port;
+  }
+
+  /** `xc_dom_gnttab_seed`: the grant entries backends use for the console and xenstore rings. */
+  gnttabSeed(domid: number, seed: GnttabSeed): void {
+    checkDomid(domid);
+    const call = "xc_dom_gnttab_seed";
+    const subject = `domid ${domid}, console gfn 0x${seed.consoleGfn.toString(16)}, ` +
+      `xenstore gfn 0x${seed.xenstoreGfn.toString(16)}`;
+    if (
+      this.#libs.guest.symbols[call](
+        this.#handle(call, subject),
+        domid,
+        seed.hvm,
+        BigInt(seed.consoleGfn),
+        BigInt(seed.xenstoreGfn),
+        seed.consoleDomid,
+        seed.xenstoreDomid,
+      ) < 0
+    ) {
+      this.#fail(call, subject);
+    }
+  }
+
+  /** `xc_domain_resume`; `fast` is the cooperative resume of a suspended guest. */
+  resume(domid: number, fast: boolean): void {
+    checkDomid(domid);
+    const call = "xc_domain_resume";
+    const subject = `domid ${domid}${fast ? ", fast" : ""}`;
+    if (this.#libs.guest.symbols[call](this.#handle(call, subject), domid, fast ? 1 : 0) < 0) {
       this.#fail(call, subject);
     }
   }

@@ -77,6 +77,16 @@ export const XEN_DOMINF_hap = 1 << 8;
 export const XEN_DOMINF_shutdownmask = 255;
 /** Shift of the guest-supplied shutdown code. */
 export const XEN_DOMINF_shutdownshift = 16;
+/** Shutdown reasons (`xen/sched.h`), as `DomainInfo.shutdownCode` reports them. */
+export const SHUTDOWN_poweroff = 0;
+/** Shutdown reason: reboot. */
+export const SHUTDOWN_reboot = 1;
+/** Shutdown reason: suspended for a save or migration. */
+export const SHUTDOWN_suspend = 2;
+/** Shutdown reason: crashed. */
+export const SHUTDOWN_crash = 3;
+/** Shutdown reason: the watchdog fired. */
+export const SHUTDOWN_watchdog = 4;
 /** `max_vcpu_id` of a domain without vcpus. */
 export const XEN_INVALID_MAX_VCPU_ID = 0xffffffff;
 

@@ -9,7 +9,7 @@
 
 import type { XenCalls } from "./calls.ts";
 import { LogDirty, type Releasable } from "./log_dirty.ts";
-import type { CpuPolicy, DomainInfo, TscInfo, VcpuInfo } from "./types.ts";
+import type { CpuPolicy, DomainInfo, GnttabSeed, TscInfo, VcpuInfo } from "./types.ts";
 
 /**
  * A domain handle.  Holds no native resource itself; every method is one
@@ -130,6 +130,25 @@ export class Domain {
   /** `xc_domain_populate_physmap_exact` of extents of `2^order` pages. */
   populatePhysmap(pfns: ArrayLike<number>, order = 0): void {
     this.#calls.populatePhysmap(this.domid, pfns, order);
+  }
+
+  /** `xc_evtchn_alloc_unbound`: a new port of this domain for `remote` (a backend) to bind. */
+  allocUnboundEvtchn(remote = 0): number {
+    return this.#calls.evtchnAllocUnbound(this.domid, remote);
+  }
+
+  /** `xc_dom_gnttab_seed`: grant entries for the console and xenstore rings. */
+  seedGrantTable(seed: GnttabSeed): void {
+    this.#calls.gnttabSeed(this.domid, seed);
+  }
+
+  /**
+   * `xc_domain_resume`: ends a suspend.  `fast` (cooperative) makes the
+   * guest's suspend hypercall return 1, "cancelled", so it carries on with
+   * its own event channels and rings, as after `xl save -c`.
+   */
+  resume(fast = true): void {
+    this.#calls.resume(this.domid, fast);
   }
 
   /** `xc_domain_destroy`; frees this handle's log-dirty buffer first. */

@@ -13,6 +13,8 @@ import { ForeignMemory } from "./foreign_memory.ts";
 import { type Backend, loadXenLibraries, simLibraryPaths, xenLibraryPaths } from "./library.ts";
 import type { Releasable } from "./log_dirty.ts";
 import type { CreateDomainConfig, DomainInfo } from "./types.ts";
+import { XenStore } from "./xenstore.ts";
+import { removeGuestEntries } from "./guest_xenstore.ts";
 
 /** The device whose presence makes this a Xen dom0. */
 export const PRIVCMD = "/dev/xen/privcmd";
@@ -50,6 +52,7 @@ export class Hypervisor implements Disposable {
   #calls: XenCalls;
   #tracker = new Set<Releasable>();
   #domains = new Map<number, Domain>();
+  #xenstore?: XenStore;
 
   private constructor(calls: XenCalls) {
     this.#calls = calls;
@@ -85,14 +88,43 @@ export class Hypervisor implements Disposable {
     return this.#calls.closed;
   }
 
+  /**
+   * The xenstore connection, opened on first use; throws `xs_open: ...`
+   * when xenstored cannot be reached.
+   */
+  get xenstore(): XenStore {
+    if (this.#calls.closed) throw new XenError("xs_open", 9, { reason: "hypervisor is closed" });
+    return this.#xenstore ??= new XenStore(this.#calls.libraries);
+  }
+
   /** A handle on an existing domain; throws ESRCH if there is none. */
   domain(domid: number): Domain {
     const known = this.#domains.get(domid);
     if (known) return known;
     this.#calls.domainInfo(domid);
-    const dom = new Domain(this.#calls, domid, this.#tracker, (id) => this.#domains.delete(id));
+    const dom = new Domain(this.#calls, domid, this.#tracker, (id) => {
+      this.#domains.delete(id);
+      this.#forget(id);
+    });
     this.#domains.set(domid, dom);
     return dom;
+  }
+
+  /**
+   * After a destroy: what the toolstack wrote to xenstore for the domain
+   * goes too, as with `xl destroy`.  Only when xenstore is reachable and
+   * holds the domain: the destroy itself has already succeeded.
+   */
+  #forget(domid: number): void {
+    let xs: XenStore;
+    try {
+      xs = this.xenstore;
+    } catch {
+      return;
+    }
+    if (xs.read(`/local/domain/${domid}`) !== undefined || xs.isIntroduced(domid)) {
+      removeGuestEntries(xs, domid);
+    }
   }
 
   /** Every domain, in domid order. */
@@ -120,6 +152,7 @@ export class Hypervisor implements Disposable {
       } catch { /* keep releasing the rest */ }
     }
     this.#domains.clear();
+    this.#xenstore?.close();
     this.#calls.close();
   }
 

@@ -13,6 +13,7 @@ import {
   LIBC_SYMBOLS,
   XENCTRL_SYMBOLS,
   XENGUEST_SYMBOLS,
+  XENSTORE_SYMBOLS,
 } from "./symbols.ts";
 
 /** Which implementation answers the calls. */
@@ -23,6 +24,7 @@ export const XEN_SONAMES = {
   xenctrl: "libxenctrl.so.4.17",
   xenguest: "libxenguest.so.4.17",
   foreignMemory: "libxenforeignmemory.so.1",
+  xenstore: "libxenstore.so.4",
 } as const;
 
 /**
@@ -49,6 +51,8 @@ export interface LibraryPaths {
   xenguest: string;
   /** libxenforeignmemory (or the simulator). */
   foreignMemory: string;
+  /** libxenstore (or the simulator). */
+  xenstore: string;
   /** Dependencies to load first, by full path. */
   preload: string[];
 }
@@ -74,6 +78,7 @@ export function xenLibraryPaths(library?: string): LibraryPaths {
     xenctrl,
     xenguest: join(dir, XEN_SONAMES.xenguest),
     foreignMemory: join(dir, XEN_SONAMES.foreignMemory),
+    xenstore: join(dir, XEN_SONAMES.xenstore),
     preload: PRELOAD.map((name) => join(dir, name)).filter((p) => existsSync(p)),
   };
 }
@@ -88,7 +93,7 @@ export function xenLibraryPaths(library?: string): LibraryPaths {
  * ```
  */
 export function simLibraryPaths(path: string): LibraryPaths {
-  return { xenctrl: path, xenguest: path, foreignMemory: path, preload: [] };
+  return { xenctrl: path, xenguest: path, foreignMemory: path, xenstore: path, preload: [] };
 }
 
 function open<S extends Deno.ForeignLibraryInterface>(
@@ -103,7 +108,7 @@ function open<S extends Deno.ForeignLibraryInterface>(
   }
 }
 
-/** The three opened libraries. */
+/** The opened libraries. */
 export interface XenLibraries {
   /** libxenctrl symbols. */
   readonly ctrl: Deno.DynamicLibrary<typeof XENCTRL_SYMBOLS>;
@@ -111,6 +116,10 @@ export interface XenLibraries {
   readonly guest: Deno.DynamicLibrary<typeof XENGUEST_SYMBOLS>;
   /** libxenforeignmemory symbols. */
   readonly fmem: Deno.DynamicLibrary<typeof FOREIGNMEMORY_SYMBOLS>;
+  /** libxenstore symbols. */
+  readonly store: Deno.DynamicLibrary<typeof XENSTORE_SYMBOLS>;
+  /** libc `free`, for what libxenstore returns. */
+  free(p: Deno.PointerValue): void;
   /**
    * The calling thread's errno.  Read right after the failing call:
    * nothing between an FFI return and this read makes a failing syscall.
@@ -134,6 +143,8 @@ export function loadXenLibraries(paths: LibraryPaths): XenLibraries {
     held.push(fmem);
     const guest = open(paths.xenguest, XENGUEST_SYMBOLS);
     held.push(guest);
+    const store = open(paths.xenstore, XENSTORE_SYMBOLS);
+    held.push(store);
     // errno is thread-local libc state, reached through __errno_location.
     const libc = open("libc.so.6", LIBC_SYMBOLS);
     held.push(libc);
@@ -141,6 +152,10 @@ export function loadXenLibraries(paths: LibraryPaths): XenLibraries {
       ctrl,
       guest,
       fmem,
+      store,
+      free(p) {
+        if (p !== null) libc.symbols.free(p);
+      },
       errno() {
         const p = libc.symbols.__errno_location();
         return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();

@@ -34,6 +34,17 @@ export {
   type StructLayout,
 } from "./layout.ts";
 export { type Backend, XEN_SONAMES } from "./library.ts";
+export {
+  type GuestEntries,
+  guestName,
+  guestNames,
+  type GuestType,
+  removeGuestEntries,
+  renameGuest,
+  type RingEndpoint,
+  writeGuestEntries,
+} from "./guest_xenstore.ts";
+export { XBT_NULL, XenStore, XS_PERM, type XsPermission } from "./xenstore.ts";
 export { bitmapBytes, type CleanOptions, LogDirty, type Releasable } from "./log_dirty.ts";
 export { HypervisorSession, openHypervisor, type OpenHypervisorOptions } from "./open.ts";
 export { checkPageStamp, pageGeneration, type StampCheck } from "./page_stamp.ts";
@@ -49,6 +60,7 @@ export type {
   CpuPolicy,
   CreateDomainConfig,
   DomainInfo,
+  GnttabSeed,
   LogDirtyStats,
   MsrEntry,
   TscInfo,

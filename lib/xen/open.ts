@@ -11,7 +11,14 @@ import { buildSimulator } from "../../native/build.ts";
 import { XenError } from "./errors.ts";
 import { Hypervisor, PRIVCMD } from "./hypervisor.ts";
 import { SimControl } from "./sim_control.ts";
-import { parseSimSpec } from "./sim_spec.ts";
+import { parseSimSpec, type SimSpec } from "./sim_spec.ts";
+import { writeGuestEntries } from "./guest_xenstore.ts";
+import {
+  HVM_PARAM_CONSOLE_EVTCHN,
+  HVM_PARAM_CONSOLE_PFN,
+  HVM_PARAM_STORE_EVTCHN,
+  HVM_PARAM_STORE_PFN,
+} from "./constants.ts";
 
 /** Options of {@linkcode openHypervisor}. */
 export interface OpenHypervisorOptions {
@@ -82,7 +89,14 @@ export async function openHypervisor(
     const hv = Hypervisor.open({ backend: "sim", library: path });
     const sim = SimControl.open(path);
     try {
-      return new HypervisorSession(hv, sim, sim.createDomain(spec));
+      const domid = sim.createDomain(spec);
+      try {
+        introduceSimGuest(hv, sim, domid, spec);
+      } catch (e) {
+        sim.destroyDomain(domid);
+        throw e;
+      }
+      return new HypervisorSession(hv, sim, domid);
     } catch (e) {
       hv.close();
       sim.close();
@@ -95,4 +109,29 @@ export async function openHypervisor(
     });
   }
   return new HypervisorSession(Hypervisor.open({ backend: "xen", library: options.library }));
+}
+
+/**
+ * What a toolstack does for a new guest, done for the simulated one: event
+ * channels for its xenstore and console rings, its xenstore entries, and
+ * its introduction; its PV drivers then answer suspend requests.
+ */
+function introduceSimGuest(hv: Hypervisor, sim: SimControl, domid: number, spec: SimSpec): void {
+  const dom = hv.domain(domid);
+  const ring = (pfnParam: number, evtchnParam: number) => {
+    const port = dom.allocUnboundEvtchn(0);
+    dom.setHvmParam(evtchnParam, port);
+    return { gfn: Number(dom.hvmParam(pfnParam)), port };
+  };
+  writeGuestEntries(hv.xenstore, domid, {
+    // Unique across processes: two simulators may meet in a migration.
+    name: `sim${Deno.pid}-${domid}`,
+    uuid: dom.info().handle,
+    type: "pvh",
+    memKib: spec.memBytes / 1024,
+    vcpus: spec.vcpus,
+    store: ring(HVM_PARAM_STORE_PFN, HVM_PARAM_STORE_EVTCHN),
+    console: ring(HVM_PARAM_CONSOLE_PFN, HVM_PARAM_CONSOLE_EVTCHN),
+  });
+  sim.setGuestAgent(domid, true);
 }

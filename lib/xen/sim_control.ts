@@ -28,6 +28,8 @@ export const SIM_SYMBOLS = {
   xsim_page_generation: { parameters: ["u32", "u64"], result: "i64" },
   xsim_write_pages: { parameters: ["u32", "buffer", "u64"], result: "i64" },
   xsim_reset: { parameters: [], result: "void" },
+  // int32 xsim_set_guest_agent(u32 domid, u32 enabled, u32 ack_ms): 0 or -errno
+  xsim_set_guest_agent: { parameters: ["u32", "u32", "u32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** Per-domain counters (order fixed by `xsim_domain_stats` in control.c). */
@@ -170,6 +172,19 @@ export class SimControl implements Disposable {
   /** Destroys a simulated domain (same as `xc_domain_destroy`). */
   destroyDomain(domid: number): void {
     this.#check(this.#sym.xsim_destroy_domain(domid), "xsim_destroy_domain", `domid ${domid}`);
+  }
+
+  /**
+   * Whether the guest has PV drivers that answer a suspend request on
+   * `control/shutdown` (acknowledge, then shut down with reason suspend),
+   * and how long it takes to acknowledge, ms.
+   */
+  setGuestAgent(domid: number, enabled: boolean, ackMs = 0): void {
+    this.#check(
+      this.#sym.xsim_set_guest_agent(domid, enabled ? 1 : 0, ackMs),
+      "xsim_set_guest_agent",
+      `domid ${domid}`,
+    );
   }
 
   /** Changes rate and pattern of a running domain's workload. */

@@ -71,17 +71,20 @@ export const XENCTRL_SYMBOLS = {
     result: "i32",
   },
   xc_domain_destroy: { parameters: ["pointer", "u32"], result: "i32" },
+  // xc_evtchn_port_or_error_t xc_evtchn_alloc_unbound(xch, uint32_t dom, uint32_t remote_dom)
+  xc_evtchn_alloc_unbound: { parameters: ["pointer", "u32", "u32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**
- * libxenguest.so.4.17: the CPU policy calls.  (4.17 has no
+ * libxenguest.so.4.17: the CPU policy calls, grant-table seeding and
+ * resume (both live in libxenguest since Xen 4.15).  (4.17 has no
  * `xc_get_domain_cpu_policy`; reading is `xc_cpu_policy_get_domain` +
  * `xc_cpu_policy_serialise`, writing is `xc_set_domain_cpu_policy`.)
  *
  * @example
  * ```ts
  * import { XENGUEST_SYMBOLS } from "./symbols.ts";
- * console.log(Object.keys(XENGUEST_SYMBOLS).length); // 6
+ * console.log(Object.keys(XENGUEST_SYMBOLS).length); // 8
  * ```
  */
 export const XENGUEST_SYMBOLS = {
@@ -103,6 +106,55 @@ export const XENGUEST_SYMBOLS = {
     parameters: ["pointer", "u32", "u32", "buffer", "u32", "buffer", "buffer", "buffer", "buffer"],
     result: "i32",
   },
+  // int xc_dom_gnttab_seed(xch, uint32_t guest_domid, bool is_hvm, xen_pfn_t console_gfn,
+  //                        xen_pfn_t xenstore_gfn, uint32_t console_domid, uint32_t xenstore_domid)
+  xc_dom_gnttab_seed: {
+    parameters: ["pointer", "u32", "bool", "u64", "u64", "u32", "u32"],
+    result: "i32",
+  },
+  // int xc_domain_resume(xch, uint32_t domid, int fast)
+  xc_domain_resume: { parameters: ["pointer", "u32", "i32"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/**
+ * libxenstore.so.4 (`xenstore.h`).  `xs_transaction_t` is a `uint32_t`;
+ * strings go in as NUL-terminated buffers, and what `xs_read`,
+ * `xs_directory` and `xs_get_domain_path` return is malloc'd: released with
+ * libc `free`.
+ *
+ * @example
+ * ```ts
+ * import { XENSTORE_SYMBOLS } from "./symbols.ts";
+ * console.log("xs_introduce_domain" in XENSTORE_SYMBOLS); // true
+ * ```
+ */
+export const XENSTORE_SYMBOLS = {
+  // struct xs_handle *xs_open(unsigned long flags)
+  xs_open: { parameters: ["u64"], result: "pointer" },
+  xs_close: { parameters: ["pointer"], result: "void" },
+  // void *xs_read(h, xs_transaction_t t, const char *path, unsigned int *len)
+  xs_read: { parameters: ["pointer", "u32", "buffer", "buffer"], result: "pointer" },
+  // bool xs_write(h, t, const char *path, const void *data, unsigned int len)
+  xs_write: { parameters: ["pointer", "u32", "buffer", "buffer", "u32"], result: "bool" },
+  xs_mkdir: { parameters: ["pointer", "u32", "buffer"], result: "bool" },
+  xs_rm: { parameters: ["pointer", "u32", "buffer"], result: "bool" },
+  // char **xs_directory(h, t, const char *path, unsigned int *num)
+  xs_directory: { parameters: ["pointer", "u32", "buffer", "buffer"], result: "pointer" },
+  // bool xs_set_permissions(h, t, const char *path, struct xs_permissions *, unsigned num)
+  xs_set_permissions: {
+    parameters: ["pointer", "u32", "buffer", "buffer", "u32"],
+    result: "bool",
+  },
+  xs_transaction_start: { parameters: ["pointer"], result: "u32" },
+  // bool xs_transaction_end(h, t, bool abort)
+  xs_transaction_end: { parameters: ["pointer", "u32", "bool"], result: "bool" },
+  // bool xs_introduce_domain(h, unsigned domid, unsigned long mfn, unsigned eventchn)
+  xs_introduce_domain: { parameters: ["pointer", "u32", "u64", "u32"], result: "bool" },
+  xs_release_domain: { parameters: ["pointer", "u32"], result: "bool" },
+  xs_resume_domain: { parameters: ["pointer", "u32"], result: "bool" },
+  // char *xs_get_domain_path(h, unsigned domid)
+  xs_get_domain_path: { parameters: ["pointer", "u32"], result: "pointer" },
+  xs_is_domain_introduced: { parameters: ["pointer", "u32"], result: "bool" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**
@@ -128,7 +180,11 @@ export const FOREIGNMEMORY_SYMBOLS = {
   xenforeignmemory_unmap: { parameters: ["pointer", "pointer", "usize"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** libc: errno is thread-local, reached through `__errno_location`. */
+/**
+ * libc: errno is thread-local, reached through `__errno_location`; `free`
+ * releases what libxenstore returns.
+ */
 export const LIBC_SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
+  free: { parameters: ["pointer"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;

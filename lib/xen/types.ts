@@ -128,3 +128,17 @@ export interface CreateDomainConfig {
 
 /** CPUID leaves and MSR entries as the migration stream serialises them. */
 export type { CpuidLeaf, MsrEntry } from "../libxc/records.ts";
+
+/** Arguments of `xc_dom_gnttab_seed`. */
+export interface GnttabSeed {
+  /** HVM/PVH (the gfns are guest frames, not machine frames). */
+  hvm: boolean;
+  /** The console ring's gfn (`HVM_PARAM_CONSOLE_PFN`). */
+  consoleGfn: number;
+  /** The xenstore ring's gfn (`HVM_PARAM_STORE_PFN`). */
+  xenstoreGfn: number;
+  /** Domain running the console backend (xenconsoled: 0). */
+  consoleDomid: number;
+  /** Domain running xenstored (0). */
+  xenstoreDomid: number;
+}

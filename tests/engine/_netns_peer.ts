@@ -13,6 +13,8 @@
 import { createHash } from "node:crypto";
 import { dataPfnBatches } from "../../lib/engine/data_pfns.ts";
 import { migrateDomain, receiveDomain } from "../../lib/engine/migrate.ts";
+import { SHUTDOWN_suspend } from "../../lib/xen/constants.ts";
+import type { DomainInfo } from "../../lib/xen/types.ts";
 import { policyByName } from "../../lib/engine/policy.ts";
 import { acceptReceiveChannel, openSendChannel } from "../../lib/engine/transport.ts";
 import type { ByteSink } from "../../lib/io/byte_sink.ts";
@@ -52,7 +54,8 @@ if (role === "receive") {
   const channel = await acceptReceiveChannel(`tcp://${addr}:${port}`);
   const r = await receiveDomain(s.hv, channel);
   channel.close();
-  const running = !s.hv.domain(r.domid).info().paused;
+  const info = s.hv.domain(r.domid).info();
+  const running = !info.paused && !info.shutdown;
   console.log(JSON.stringify({
     role,
     domid: r.domid,
@@ -93,7 +96,8 @@ if (role === "receive") {
   console.log(JSON.stringify({
     role,
     domid: s.domid,
-    paused: s.hv.domain(s.domid!).info().paused,
+    // Suspended through xenstore (the guest has PV drivers), so not running.
+    stopped: stoppedForSave(s.hv.domain(s.domid!).info()),
     iterations: stats.iterations.length,
     totalPages: stats.totalPages,
     bytes: wire.length,
@@ -104,4 +108,8 @@ if (role === "receive") {
 } else {
   console.error("usage: _netns_peer.ts receive|send ADDR PORT");
   Deno.exit(2);
+}
+
+function stoppedForSave(info: DomainInfo): boolean {
+  return info.paused || (info.shutdown && info.shutdownCode === SHUTDOWN_suspend);
 }

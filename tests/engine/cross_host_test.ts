@@ -107,7 +107,7 @@ async function txBytes(ns: string, dev: string): Promise<number> {
 }
 
 function assertSameMemory(src: Record<string, unknown>, dst: Record<string, unknown>): void {
-  assert.equal(src.paused, true, "the source is kept paused at stop-and-copy");
+  assert.equal(src.stopped, true, "the source is kept suspended after stop-and-copy");
   assert.equal(dst.running, true, "the destination runs");
   assert.equal(src.strictVerify, 0, "the stream fails our strict verifier");
   assert.equal(src.bad, 0);

@@ -323,7 +323,7 @@ Deno.test("receiver silent after permission to go: the source stays paused (neve
     (e: Error) => e,
   );
   await receiving;
-  assert.match(error.message, /permission to go but did not report.*left paused at the source/);
+  assert.match(error.message, /permission to go but did not report.*left stopped at the source/);
   const info = hv.domain(src).info();
   assert.equal(info.paused, true);
   assert.equal(sim.stats(src).logDirty, false);

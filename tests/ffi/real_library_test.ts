@@ -1,6 +1,7 @@
 /**
  * The real Debian libraries: every bound symbol resolves in
- * libxenctrl.so.4.17 / libxenguest.so.4.17 / libxenforeignmemory.so.1, and
+ * libxenctrl.so.4.17 / libxenguest.so.4.17 / libxenforeignmemory.so.1 /
+ * libxenstore.so.4, and
  * opening them without /dev/xen/privcmd is a clear error, not a crash.
  * The simulator must export the very same symbols.
  */
@@ -12,7 +13,12 @@ import { Hypervisor, PRIVCMD } from "../../lib/xen/hypervisor.ts";
 import { loadXenLibraries, simLibraryPaths, xenLibraryPaths } from "../../lib/xen/library.ts";
 import { openHypervisor } from "../../lib/xen/open.ts";
 import { XenError } from "../../lib/xen/errors.ts";
-import { FOREIGNMEMORY_SYMBOLS, XENCTRL_SYMBOLS, XENGUEST_SYMBOLS } from "../../lib/xen/symbols.ts";
+import {
+  FOREIGNMEMORY_SYMBOLS,
+  XENCTRL_SYMBOLS,
+  XENGUEST_SYMBOLS,
+  XENSTORE_SYMBOLS,
+} from "../../lib/xen/symbols.ts";
 import { reference, SIM_PATH } from "./_helpers.ts";
 
 const ref = await reference();
@@ -25,6 +31,7 @@ const ALL_SYMBOLS = [
   ...Object.keys(XENCTRL_SYMBOLS),
   ...Object.keys(XENGUEST_SYMBOLS),
   ...Object.keys(FOREIGNMEMORY_SYMBOLS),
+  ...Object.keys(XENSTORE_SYMBOLS),
 ];
 
 function libDir(): string {
@@ -48,6 +55,9 @@ Deno.test({
       }
       for (const name of Object.keys(FOREIGNMEMORY_SYMBOLS)) {
         ok(typeof (libs.fmem.symbols as Record<string, unknown>)[name] === "function", name);
+      }
+      for (const name of Object.keys(XENSTORE_SYMBOLS)) {
+        ok(typeof (libs.store.symbols as Record<string, unknown>)[name] === "function", name);
       }
     } finally {
       libs.close();

@@ -1,0 +1,213 @@
+/**
+ * Stopping a guest for the final pass of a save, and starting it again if
+ * the save does not complete.
+ *
+ * A guest with PV drivers must be *suspended*, not just paused: its kernel
+ * rebinds event channels and reconnects xenstore and console only on the
+ * way back from its own suspend hypercall.  So, as libxl does for PVH and
+ * PV-on-HVM guests: write `suspend` to `control/shutdown`, wait for the
+ * guest to acknowledge (it clears the node), then wait for the domain to
+ * shut down with reason suspend.  Undone by `xc_domain_resume` (fast: the
+ * guest's hypercall returns "cancelled") and `xs_resume_domain`.
+ *
+ * A guest without that control node (no PV drivers, or not managed by a
+ * toolstack) is paused instead, and unpaused to undo.
+ *
+ * @module
+ */
+
+import { SHUTDOWN_suspend } from "../xen/constants.ts";
+import type { Domain } from "../xen/domain.ts";
+import type { Hypervisor } from "../xen/hypervisor.ts";
+import type { XenStore } from "../xen/xenstore.ts";
+
+/** How a guest is stopped. */
+export type SuspendMethod = "xenstore" | "pause";
+
+/** Options of {@linkcode GuestSuspender}. */
+export interface SuspendOptions {
+  /** `auto` (default): `xenstore` when the guest has a `control/shutdown` node and runs, else `pause`. */
+  method?: SuspendMethod | "auto";
+  /** How long the guest may take to acknowledge the request, ms (libxl: 60 s). */
+  ackTimeoutMs?: number;
+  /** How long it may then take to suspend, ms (libxl: 60 s). */
+  suspendTimeoutMs?: number;
+}
+
+/** The guest did not suspend when asked; it has been left running. */
+export class SuspendError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "SuspendError";
+  }
+}
+
+const POLL_MS = 1;
+/** How long an interrupted suspend waits for a guest that already acknowledged, ms. */
+const RESUME_WAIT_MS = 10_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Suspends one guest and undoes it.  {@linkcode suspend} is async (it waits
+ * for the guest); {@linkcode resume} is synchronous so interrupt handlers
+ * can call it, and is safe in any state, including while a suspend is
+ * waiting for the guest (the request is withdrawn).
+ *
+ * @example Suspend and resume a simulated guest
+ * ```ts
+ * import { openHypervisor } from "../xen/open.ts";
+ * import { GuestSuspender } from "./guest_suspend.ts";
+ * using s = await openHypervisor({ sim: "mem=64M" });
+ * const g = new GuestSuspender(s.hv, s.hv.domain(s.domid!));
+ * await g.suspend();
+ * console.log(g.method, s.hv.domain(s.domid!).info().shutdown); // "xenstore" true
+ * g.resume();
+ * console.log(s.hv.domain(s.domid!).info().shutdown); // false
+ * ```
+ */
+export class GuestSuspender {
+  #hv: Hypervisor;
+  #domain: Domain;
+  #options: SuspendOptions;
+  #method?: SuspendMethod;
+  #state: "running" | "requested" | "suspended" = "running";
+
+  /** Prepares to suspend `domain`; nothing happens until {@linkcode suspend}. */
+  constructor(hv: Hypervisor, domain: Domain, options: SuspendOptions = {}) {
+    this.#hv = hv;
+    this.#domain = domain;
+    this.#options = options;
+  }
+
+  /** The method used (known once {@linkcode suspend} has started). */
+  get method(): SuspendMethod | undefined {
+    return this.#method;
+  }
+
+  /** Whether the guest is stopped by this suspender. */
+  get suspended(): boolean {
+    return this.#state === "suspended";
+  }
+
+  #controlNode(): string {
+    return `/local/domain/${this.#domain.domid}/control/shutdown`;
+  }
+
+  #choose(): SuspendMethod {
+    const wanted = this.#options.method ?? "auto";
+    if (wanted !== "auto") return wanted;
+    const info = this.#domain.info();
+    // A paused or shut-down guest cannot answer a request.
+    if (info.paused || info.shutdown) return "pause";
+    try {
+      return this.#hv.xenstore.read(this.#controlNode()) === undefined ? "pause" : "xenstore";
+    } catch {
+      return "pause"; // no xenstored: nothing to ask the guest through
+    }
+  }
+
+  /** Stops the guest; throws {@linkcode SuspendError} (guest left running) if it will not. */
+  async suspend(): Promise<void> {
+    if (this.#state !== "running") return;
+    const method = this.#method = this.#choose();
+    if (method === "pause") {
+      this.#domain.pause();
+      this.#state = "suspended";
+      return;
+    }
+    const xs = this.#hv.xenstore;
+    const node = this.#controlNode();
+    xs.write(node, "suspend");
+    this.#state = "requested";
+    const ackBy = performance.now() + (this.#options.ackTimeoutMs ?? 60_000);
+    while (!this.#acknowledged(xs, node)) {
+      if (performance.now() > ackBy) {
+        // Withdraw the request, unless the guest took it in the meantime.
+        const taken = xs.transaction((t) => {
+          if (xs.read(node, t) !== "suspend") return true;
+          xs.write(node, "", t);
+          return false;
+        });
+        if (!taken) {
+          this.#state = "running";
+          throw new SuspendError(
+            `domain ${this.#domain.domid} did not acknowledge the suspend request within ` +
+              `${
+                this.#options.ackTimeoutMs ?? 60_000
+              } ms (does it have PV drivers?); it was withdrawn`,
+          );
+        }
+        break;
+      }
+      await sleep(POLL_MS);
+      if (this.#state !== "requested") return; // resumed (interrupted) meanwhile
+    }
+    const suspendBy = performance.now() + (this.#options.suspendTimeoutMs ?? 60_000);
+    for (;;) {
+      const info = this.#domain.info();
+      if (info.shutdown) {
+        if (info.shutdownCode !== SHUTDOWN_suspend) {
+          this.#state = "running";
+          throw new SuspendError(
+            `domain ${this.#domain.domid} shut down with reason ${info.shutdownCode} ` +
+              `instead of suspending`,
+          );
+        }
+        this.#state = "suspended";
+        return;
+      }
+      if (performance.now() > suspendBy) {
+        this.#state = "running";
+        throw new SuspendError(
+          `domain ${this.#domain.domid} acknowledged the suspend request but did not suspend ` +
+            `within ${this.#options.suspendTimeoutMs ?? 60_000} ms`,
+        );
+      }
+      await sleep(POLL_MS);
+      if (this.#state !== "requested") return;
+    }
+  }
+
+  #waitSuspendedSync(ms: number): boolean {
+    const until = performance.now() + ms;
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) {
+      const info = this.#domain.info();
+      if (info.shutdown) return info.shutdownCode === SHUTDOWN_suspend;
+      if (performance.now() > until) return false;
+      Atomics.wait(cell, 0, 0, POLL_MS);
+    }
+  }
+
+  #acknowledged(xs: XenStore, node: string): boolean {
+    const v = xs.read(node);
+    return v === undefined || v === "";
+  }
+
+  /** Lets the guest run again; a no-op unless this suspender stopped it (or is asking it to stop). */
+  resume(): void {
+    const state = this.#state;
+    this.#state = "running";
+    if (state === "running") return;
+    if (this.#method === "pause") {
+      this.#domain.unpause();
+      return;
+    }
+    const xs = this.#hv.xenstore;
+    if (state === "requested") {
+      // Interrupted while waiting: withdraw a request still pending...
+      const taken = xs.transaction((t) => {
+        if (xs.read(this.#controlNode(), t) !== "suspend") return true;
+        xs.write(this.#controlNode(), "", t);
+        return false;
+      });
+      if (!taken) return;
+      // ...or, if the guest took it, let it finish suspending (it will) and
+      // bring it back below.  Synchronous: interrupt handlers call this.
+      if (!this.#waitSuspendedSync(RESUME_WAIT_MS)) return;
+    }
+    this.#domain.resume(true);
+    xs.resumeDomain(this.#domain.domid);
+  }
+}

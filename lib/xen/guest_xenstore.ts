@@ -1,0 +1,206 @@
+/**
+ * A guest's entries in xenstore, laid out as libxl 4.17 writes them
+ * (`libxl__domain_make`, `libxl__build_post`, the console device), so that
+ * `xl list`, `xl console`, xenconsoled, `xl save`/`migrate` and the guest's
+ * own PV drivers find a domain xenmig restored exactly where they look:
+ *
+ * - `/local/domain/N`: `name`, `domid`, `vm`, `memory/{static-max,target}`,
+ *   `cpu/I/availability`, `control/shutdown` and the `control/feature-*`
+ *   nodes (guest-writable), `store/{port,ring-ref}`, `console/...`
+ *   (`type = xenconsoled`, ring gfn and port);
+ * - `/vm/<uuid>/{uuid,name}`; `/libxl/N/type`;
+ * - the console backend `/local/domain/0/backend/console/N/0`.
+ *
+ * @module
+ */
+
+import { XenError } from "./errors.ts";
+import { type XenStore, XS_PERM, type XsPermission } from "./xenstore.ts";
+
+/** A guest's kind, as `/libxl/N/type` names it. */
+export type GuestType = "pvh" | "hvm" | "pv";
+
+/** What the entries say about a guest. */
+export interface GuestEntries {
+  /** Domain name (`xl list`'s first column). */
+  name: string;
+  /** Domain handle as a UUID string. */
+  uuid: string;
+  /** Guest type. */
+  type: GuestType;
+  /** Memory target and static maximum, KiB. */
+  memKib: number;
+  /** Vcpus, all online. */
+  vcpus: number;
+  /** The xenstore ring: gfn and event channel port (of the guest). */
+  store?: RingEndpoint;
+  /** The PV console ring, served by xenconsoled. */
+  console?: RingEndpoint;
+}
+
+/** A shared ring page and the guest's event channel for it. */
+export interface RingEndpoint {
+  /** Guest frame of the ring page. */
+  gfn: number;
+  /** Event channel port in the guest, bound by the backend in dom0. */
+  port: number;
+}
+
+/** libxl's console ring size limit, bytes. */
+const CONSOLE_LIMIT = 1048576;
+/** Nodes under `control/` the guest may write (its PV drivers answer there). */
+const CONTROL_NODES = [
+  "shutdown",
+  "feature-poweroff",
+  "feature-reboot",
+  "feature-suspend",
+  "sysrq",
+];
+/** Guest-writable directories libxl creates. */
+const GUEST_DIRS = ["data", "drivers", "feature", "attr", "error", "device/suspend/event-channel"];
+
+/**
+ * Writes the guest's entries (replacing any stale ones under its domid) and,
+ * when `entries.store` is given, introduces the domain to xenstored — last,
+ * as libxl does, because xenstored tells watchers (xenconsoled) right away.
+ *
+ * @example A named guest (simulator)
+ * ```ts
+ * import { openHypervisor } from "./open.ts";
+ * import { guestName, writeGuestEntries } from "./guest_xenstore.ts";
+ * using s = await openHypervisor({ sim: "mem=64M" });
+ * const dom = s.hv.createDomain({ maxVcpus: 1 });
+ * writeGuestEntries(s.hv.xenstore, dom.domid, {
+ *   name: "web1", uuid: dom.info().handle, type: "pvh", memKib: 65536, vcpus: 1,
+ * });
+ * console.log(guestName(s.hv.xenstore, dom.domid)); // "web1"
+ * dom.destroy();
+ * ```
+ */
+export function writeGuestEntries(xs: XenStore, domid: number, entries: GuestEntries): void {
+  const dom = `/local/domain/${domid}`;
+  const vm = `/vm/${entries.uuid}`;
+  const libxl = `/libxl/${domid}`;
+  const ro: XsPermission[] = [{ id: 0, perms: XS_PERM.NONE }, { id: domid, perms: XS_PERM.READ }];
+  const rw: XsPermission[] = [{ id: domid, perms: XS_PERM.NONE }];
+  xs.transaction((t) => {
+    xs.rm(dom, t);
+    xs.rm(libxl, t);
+    for (const [path, perms] of [[dom, ro], [vm, ro], [libxl, [{ id: 0, perms: 0 }]]] as const) {
+      xs.mkdir(path, t);
+      xs.setPermissions(path, perms, t);
+    }
+    const put = (path: string, value: string | number, perms = ro) => {
+      xs.write(path, String(value), t);
+      xs.setPermissions(path, perms, t);
+    };
+    put(`${vm}/uuid`, entries.uuid);
+    put(`${vm}/name`, entries.name);
+    put(`${libxl}/type`, entries.type, [{ id: 0, perms: 0 }]);
+    put(`${dom}/vm`, vm);
+    put(`${dom}/name`, entries.name);
+    put(`${dom}/domid`, domid);
+    for (const d of ["cpu", "memory", "device", "control"]) put(`${dom}/${d}`, "");
+    for (const c of CONTROL_NODES) put(`${dom}/control/${c}`, "", rw);
+    for (const d of GUEST_DIRS) put(`${dom}/${d}`, "", rw);
+    put(`${dom}/memory/static-max`, entries.memKib);
+    put(`${dom}/memory/target`, entries.memKib);
+    for (let i = 0; i < entries.vcpus; i++) put(`${dom}/cpu/${i}/availability`, "online");
+    if (entries.store) {
+      put(`${dom}/store/port`, entries.store.port);
+      put(`${dom}/store/ring-ref`, entries.store.gfn);
+    }
+    if (entries.console) {
+      const con = `${dom}/console`;
+      const backend = `/local/domain/0/backend/console/${domid}/0`;
+      put(`${con}/backend`, backend);
+      put(`${con}/backend-id`, 0);
+      put(`${con}/limit`, CONSOLE_LIMIT);
+      put(`${con}/type`, "xenconsoled");
+      put(`${con}/output`, "pty");
+      put(`${con}/tty`, "", rw);
+      put(`${con}/port`, entries.console.port);
+      put(`${con}/ring-ref`, entries.console.gfn);
+      const be: XsPermission[] = [{ id: 0, perms: XS_PERM.NONE }, { id: domid, perms: 1 }];
+      put(`${backend}/frontend`, con, be);
+      put(`${backend}/frontend-id`, domid, be);
+      put(`${backend}/online`, 1, be);
+      put(`${backend}/state`, 1, be);
+      put(`${backend}/protocol`, "vt100", be);
+    }
+  });
+  if (entries.store) xs.introduceDomain(domid, entries.store.gfn, entries.store.port);
+}
+
+/** The guest's name (`/local/domain/N/name`), if it has one. */
+export function guestName(xs: XenStore, domid: number): string | undefined {
+  return xs.read(`/local/domain/${domid}/name`);
+}
+
+/** Every domain that has a name in xenstore, by domid. */
+export function guestNames(xs: XenStore): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const id of xs.directory("/local/domain") ?? []) {
+    const name = xs.read(`/local/domain/${id}/name`);
+    if (name !== undefined && /^\d+$/.test(id)) out.set(Number(id), name);
+  }
+  return out;
+}
+
+/**
+ * Renames a domain as `libxl_domain_rename` does: refused (EEXIST) when
+ * another domain already has `name`; the `/vm` copy follows.
+ *
+ * @example
+ * ```ts
+ * import { openHypervisor } from "./open.ts";
+ * import { guestName, renameGuest, writeGuestEntries } from "./guest_xenstore.ts";
+ * using s = await openHypervisor({ sim: "mem=64M" });
+ * const dom = s.hv.createDomain({ maxVcpus: 1 });
+ * const xs = s.hv.xenstore;
+ * writeGuestEntries(xs, dom.domid, { name: "a", uuid: dom.info().handle, type: "pvh", memKib: 65536, vcpus: 1 });
+ * renameGuest(xs, dom.domid, "a--migratedaway");
+ * console.log(guestName(xs, dom.domid)); // "a--migratedaway"
+ * dom.destroy();
+ * ```
+ */
+export function renameGuest(xs: XenStore, domid: number, name: string): void {
+  xs.transaction((t) => {
+    for (const [id, other] of guestNames(xs)) {
+      if (id !== domid && other === name) {
+        throw new XenError("rename", 17, {
+          subject: `domid ${domid} to ${name}`,
+          reason: `domain ${id} is already called ${name}`,
+        });
+      }
+    }
+    const dom = `/local/domain/${domid}`;
+    if (xs.read(`${dom}/name`, t) === undefined) {
+      throw new XenError("rename", 2, { subject: `domid ${domid}`, reason: "it has no name" });
+    }
+    xs.write(`${dom}/name`, name, t);
+    const vm = xs.read(`${dom}/vm`, t);
+    if (vm && xs.read(`${vm}/name`, t) !== undefined) xs.write(`${vm}/name`, name, t);
+  });
+}
+
+/**
+ * Removes what the toolstack wrote for a domain that is gone (as
+ * `xl destroy` does) and tells xenstored to drop it; quiet about entries
+ * that are already absent.
+ */
+export function removeGuestEntries(xs: XenStore, domid: number): void {
+  const dom = `/local/domain/${domid}`;
+  const vm = xs.read(`${dom}/vm`);
+  // A localhost migration's two ends share the uuid, hence the /vm path.
+  const shared = (xs.directory("/local/domain") ?? []).some((id) =>
+    id !== String(domid) && xs.read(`/local/domain/${id}/vm`) === vm
+  );
+  xs.transaction((t) => {
+    if (vm?.startsWith("/vm/") && !shared) xs.rm(vm, t);
+    xs.rm(`/local/domain/0/backend/console/${domid}`, t);
+    xs.rm(`/libxl/${domid}`, t);
+    xs.rm(dom, t);
+  });
+  if (xs.isIntroduced(domid)) xs.releaseDomain(domid);
+}
