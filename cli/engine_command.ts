@@ -6,6 +6,7 @@
  * @module
  */
 
+import { shutdownReason } from "../lib/engine/guest_suspend.ts";
 import type { SavePhase, SaveProgress, SaveStats } from "../lib/engine/save_session.ts";
 import type { HypervisorSession } from "../lib/xen/open.ts";
 import { StreamError } from "../lib/errors.ts";
@@ -147,6 +148,8 @@ export interface GuestState {
   domid: number;
   /** Paused (`XEN_DOMINF_paused`). */
   paused: boolean;
+  /** Why the domain is shut down (`suspend`, `crash`...), if it is. */
+  shutdown?: string;
   /** Log-dirty mode on (the simulator's own flag; on Xen, the engine's view). */
   logDirty: boolean;
   /**
@@ -162,11 +165,13 @@ export async function guestState(
   domid: number,
   engineLogDirty: boolean,
 ): Promise<GuestState> {
-  const paused = session.hv.domain(domid).info().paused;
+  const info = session.hv.domain(domid).info();
+  const paused = info.paused;
+  const shutdown = info.shutdown ? shutdownReason(info.shutdownCode) : undefined;
   const sim = session.sim;
-  if (!sim) return { domid, paused, logDirty: engineLogDirty };
-  const state: GuestState = { domid, paused, logDirty: sim.stats(domid).logDirty };
-  if (!paused) {
+  if (!sim) return { domid, paused, shutdown, logDirty: engineLogDirty };
+  const state: GuestState = { domid, paused, shutdown, logDirty: sim.stats(domid).logDirty };
+  if (!paused && !shutdown) {
     const g0 = sim.stats(domid).generation;
     state.guestWrites = false;
     for (let i = 0; i < 25 && !state.guestWrites; i++) {
@@ -179,9 +184,9 @@ export async function guestState(
 
 /** One phrase for a guest state, e.g. "domain 3 running, log-dirty off". */
 export function describeGuestState(s: GuestState): string {
-  return `domain ${s.domid} ${s.paused ? "PAUSED" : "running"}, log-dirty ${
-    s.logDirty ? "ON" : "off"
-  }` + (s.guestWrites === undefined ? "" : s.guestWrites ? ", guest writing" : ", no guest writes");
+  const state = s.shutdown ? `SHUT DOWN (${s.shutdown})` : s.paused ? "PAUSED" : "running";
+  return `domain ${s.domid} ${state}, log-dirty ${s.logDirty ? "ON" : "off"}` +
+    (s.guestWrites === undefined ? "" : s.guestWrites ? ", guest writing" : ", no guest writes");
 }
 
 /**

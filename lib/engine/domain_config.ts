@@ -10,10 +10,8 @@
  * @module
  */
 
+import { LIBXL_USERDATA_DIR, readDomainConfig } from "../xen/libxl_userdata.ts";
 import type { DomainInfo } from "../xen/types.ts";
-
-/** libxl's userdata directory. */
-export const LIBXL_USERDATA_DIR = "/var/lib/xen";
 
 /** What the toolstack's xenstore entries say about the domain (see `guest_xenstore.ts`). */
 export interface KnownGuest {
@@ -43,12 +41,8 @@ export function domainConfig(
   dir = LIBXL_USERDATA_DIR,
   known: KnownGuest = {},
 ): string {
-  try {
-    return Deno.readTextFileSync(`${dir}/userdata-d.${info.domid}.${info.handle}.libxl-json`)
-      .replace(/\0+$/, "");
-  } catch {
-    // No libxl record (not an xl-managed domain, or the simulator).
-  }
+  const stored = readDomainConfig(info.domid, info.handle, dir);
+  if (stored !== undefined) return stored;
   const memkb = info.maxPages * 4;
   const type = known.type === "pvh" || known.type === "hvm" ? known.type : info.hvm ? "hvm" : "pv";
   return JSON.stringify(

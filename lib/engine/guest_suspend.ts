@@ -44,6 +44,11 @@ export class SuspendError extends Error {
 }
 
 const POLL_MS = 1;
+
+/** `SHUTDOWN_*` by value, for messages. */
+export function shutdownReason(code: number): string {
+  return ["poweroff", "reboot", "suspend", "crash", "watchdog"][code] ?? `reason ${code}`;
+}
 /** How long an interrupted suspend waits for a guest that already acknowledged, ms. */
 const RESUME_WAIT_MS = 10_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -122,6 +127,17 @@ export class GuestSuspender {
     this.#state = "requested";
     const ackBy = performance.now() + (this.#options.ackTimeoutMs ?? 60_000);
     while (!this.#acknowledged(xs, node)) {
+      // A guest that crashed or was shut down will never answer.
+      const info = this.#domain.info();
+      if (info.dying || (info.shutdown && info.shutdownCode !== SHUTDOWN_suspend)) {
+        this.#state = "running";
+        throw new SuspendError(
+          `domain ${this.#domain.domid} ${
+            info.dying ? "is dying" : `shut down (${shutdownReason(info.shutdownCode)})`
+          } instead of acknowledging the suspend request`,
+        );
+      }
+      if (info.shutdown) break; // suspended already
       if (performance.now() > ackBy) {
         // Withdraw the request, unless the guest took it in the meantime.
         const taken = xs.transaction((t) => {
@@ -150,7 +166,7 @@ export class GuestSuspender {
         if (info.shutdownCode !== SHUTDOWN_suspend) {
           this.#state = "running";
           throw new SuspendError(
-            `domain ${this.#domain.domid} shut down with reason ${info.shutdownCode} ` +
+            `domain ${this.#domain.domid} shut down (${shutdownReason(info.shutdownCode)}) ` +
               `instead of suspending`,
           );
         }

@@ -54,7 +54,14 @@ import {
   XEN_X86_EMU_VPCI,
 } from "../xen/constants.ts";
 import type { Domain } from "../xen/domain.ts";
-import { guestNames, type GuestType, writeGuestEntries } from "../xen/guest_xenstore.ts";
+import {
+  connectGuestRings,
+  guestNames,
+  type GuestType,
+  writeGuestEntries,
+} from "../xen/guest_xenstore.ts";
+import { storeDomainConfig } from "../xen/libxl_userdata.ts";
+import { domainConfig } from "./domain_config.ts";
 import type { Hypervisor } from "../xen/hypervisor.ts";
 import type { CpuidLeaf, MsrEntry } from "../xen/types.ts";
 
@@ -269,10 +276,31 @@ export async function restoreStream(
       // Never beyond the guest's physical address width: a memory size
       // taken from the stream's config must not let its pfns outside the
       // domain's range (found by fuzzing: the simulator counted the access).
-      const bits = d.info().gpaddrBits;
+      const info = d.info();
+      const bits = info.gpaddrBits;
       if (bits > 12 && bits < 64) pfnLimit = Math.min(pfnLimit, 2 ** (bits - 12));
       d.setMaxVcpus(vcpus);
       d.setMaxMem(maxMemKib + LIBXL_MAXMEM_CONSTANT);
+      if (introduce) {
+        // What libxl writes when it creates the domain: before the pages,
+        // so that only the rings are left for after END (the downtime).
+        name ||= `restored-${d.domid}`;
+        writeGuestEntries(hv.xenstore, d.domid, {
+          name: name + (options.nameSuffix ?? ""),
+          uuid: info.handle,
+          type: guestType,
+          memKib: maxMemKib,
+          vcpus,
+        });
+        // xl can then save, migrate and list it (its configuration).
+        if (hv.backend === "xen") {
+          storeDomainConfig(
+            d.domid,
+            info.handle,
+            config ?? domainConfig(info, undefined, { name, type: guestType }),
+          );
+        }
+      }
     } catch (e) {
       d.destroy();
       throw e;
@@ -496,6 +524,7 @@ export async function restoreStream(
                 rings = connectRings(d, storeGfn, consoleGfn);
               }
               if (hvmContext) applyHvmContext(d, hvmContext, vcpus);
+              if (rings) connectGuestRings(hv.xenstore, d.domid, rings);
               break;
           }
           break;
@@ -504,18 +533,6 @@ export async function restoreStream(
     }
     if (!domain) throw new StreamError("stream has no libxc image", reader.offset, "end of stream");
     name ||= `restored-${domain.domid}`;
-    if (introduce) {
-      current = { offset: reader.offset, where: "xenstore entries" };
-      writeGuestEntries(hv.xenstore, domain.domid, {
-        name: name + (options.nameSuffix ?? ""),
-        uuid: domain.info().handle,
-        type: guestType,
-        memKib: maxMemKib,
-        vcpus,
-        store: rings?.store,
-        console: rings?.console,
-      });
-    }
     if (options.unpause) domain.unpause();
     return {
       domid: domain.domid,

@@ -90,13 +90,15 @@ export function writeGuestEntries(xs: XenStore, domid: number, entries: GuestEnt
       xs.mkdir(path, t);
       xs.setPermissions(path, perms, t);
     }
-    const put = (path: string, value: string | number, perms = ro) => {
+    // A new node inherits its parent's permissions (xenstored): set them
+    // only where they differ, saving round trips.
+    const put = (path: string, value: string | number, perms?: XsPermission[]) => {
       xs.write(path, String(value), t);
-      xs.setPermissions(path, perms, t);
+      if (perms) xs.setPermissions(path, perms, t);
     };
     put(`${vm}/uuid`, entries.uuid);
     put(`${vm}/name`, entries.name);
-    put(`${libxl}/type`, entries.type, [{ id: 0, perms: 0 }]);
+    put(`${libxl}/type`, entries.type);
     put(`${dom}/vm`, vm);
     put(`${dom}/name`, entries.name);
     put(`${dom}/domid`, domid);
@@ -106,30 +108,56 @@ export function writeGuestEntries(xs: XenStore, domid: number, entries: GuestEnt
     put(`${dom}/memory/static-max`, entries.memKib);
     put(`${dom}/memory/target`, entries.memKib);
     for (let i = 0; i < entries.vcpus; i++) put(`${dom}/cpu/${i}/availability`, "online");
-    if (entries.store) {
-      put(`${dom}/store/port`, entries.store.port);
-      put(`${dom}/store/ring-ref`, entries.store.gfn);
+  });
+  if (entries.store || entries.console) connectGuestRings(xs, domid, entries);
+}
+
+/**
+ * The ring half of a guest's entries (libxl's `build_post` and console
+ * device): `store/*`, `console/*` and the console backend, then
+ * `xs_introduce_domain` when there is a xenstore ring.  A restore writes
+ * the rest when it creates the domain and this only once the stream is
+ * in, keeping xenstore round trips out of the downtime.
+ */
+export function connectGuestRings(
+  xs: XenStore,
+  domid: number,
+  rings: { store?: RingEndpoint; console?: RingEndpoint },
+): void {
+  const dom = `/local/domain/${domid}`;
+  const ro: XsPermission[] = [{ id: 0, perms: XS_PERM.NONE }, { id: domid, perms: XS_PERM.READ }];
+  const rw: XsPermission[] = [{ id: domid, perms: XS_PERM.NONE }];
+  xs.transaction((t) => {
+    const put = (path: string, value: string | number, perms?: XsPermission[]) => {
+      xs.write(path, String(value), t);
+      if (perms) xs.setPermissions(path, perms, t);
+    };
+    if (rings.store) {
+      put(`${dom}/store`, "", ro);
+      put(`${dom}/store/port`, rings.store.port);
+      put(`${dom}/store/ring-ref`, rings.store.gfn);
     }
-    if (entries.console) {
+    if (rings.console) {
       const con = `${dom}/console`;
       const backend = `/local/domain/0/backend/console/${domid}/0`;
+      put(con, "", ro);
       put(`${con}/backend`, backend);
       put(`${con}/backend-id`, 0);
       put(`${con}/limit`, CONSOLE_LIMIT);
       put(`${con}/type`, "xenconsoled");
       put(`${con}/output`, "pty");
       put(`${con}/tty`, "", rw);
-      put(`${con}/port`, entries.console.port);
-      put(`${con}/ring-ref`, entries.console.gfn);
-      const be: XsPermission[] = [{ id: 0, perms: XS_PERM.NONE }, { id: domid, perms: 1 }];
-      put(`${backend}/frontend`, con, be);
-      put(`${backend}/frontend-id`, domid, be);
-      put(`${backend}/online`, 1, be);
-      put(`${backend}/state`, 1, be);
-      put(`${backend}/protocol`, "vt100", be);
+      put(`${con}/port`, rings.console.port);
+      put(`${con}/ring-ref`, rings.console.gfn);
+      put(backend, "", [{ id: 0, perms: XS_PERM.NONE }, { id: domid, perms: XS_PERM.READ }]);
+      put(`${backend}/frontend`, con);
+      put(`${backend}/frontend-id`, domid);
+      put(`${backend}/online`, 1);
+      put(`${backend}/state`, 1);
+      put(`${backend}/protocol`, "vt100");
     }
   });
-  if (entries.store) xs.introduceDomain(domid, entries.store.gfn, entries.store.port);
+  if (rings.store) xs.introduceDomain(domid, rings.store.gfn, rings.store.port);
 }
 
 /** The guest's name (`/local/domain/N/name`), if it has one. */

@@ -15,6 +15,7 @@ import type { Releasable } from "./log_dirty.ts";
 import type { CreateDomainConfig, DomainInfo } from "./types.ts";
 import { XenStore } from "./xenstore.ts";
 import { removeGuestEntries } from "./guest_xenstore.ts";
+import { removeUserdata } from "./libxl_userdata.ts";
 
 /** The device whose presence makes this a Xen dom0. */
 export const PRIVCMD = "/dev/xen/privcmd";
@@ -116,6 +117,7 @@ export class Hypervisor implements Disposable {
    * holds the domain: the destroy itself has already succeeded.
    */
   #forget(domid: number): void {
+    if (this.backend === "xen") removeUserdata(domid);
     let xs: XenStore;
     try {
       xs = this.xenstore;

@@ -35,6 +35,7 @@ export {
 } from "./layout.ts";
 export { type Backend, XEN_SONAMES } from "./library.ts";
 export {
+  connectGuestRings,
   type GuestEntries,
   guestName,
   guestNames,
@@ -44,6 +45,13 @@ export {
   type RingEndpoint,
   writeGuestEntries,
 } from "./guest_xenstore.ts";
+export {
+  LIBXL_USERDATA_DIR,
+  readDomainConfig,
+  removeUserdata,
+  storeDomainConfig,
+  userdataPath,
+} from "./libxl_userdata.ts";
 export { XBT_NULL, XenStore, XS_PERM, type XsPermission } from "./xenstore.ts";
 export { bitmapBytes, type CleanOptions, LogDirty, type Releasable } from "./log_dirty.ts";
 export { HypervisorSession, openHypervisor, type OpenHypervisorOptions } from "./open.ts";
