@@ -429,11 +429,20 @@ export class SaveSession {
     }
     const extra = new Uint8Array(this.#bitmap.length);
     ld.clean(extra, this.#p2mSize, { final: true });
+    // Word at a time, and mostly zero words: this runs with the guest
+    // stopped, so it is downtime (a byte loop took ~0.2 s under emulation).
+    const bm = new Uint32Array(
+      this.#bitmap.buffer,
+      this.#bitmap.byteOffset,
+      this.#bitmap.length / 4,
+    );
+    const ex = new Uint32Array(extra.buffer, 0, extra.length / 4);
     let n = 0;
-    for (let i = 0; i < extra.length; i++) {
-      const b = this.#bitmap[i] | extra[i];
-      this.#bitmap[i] = b;
-      n += POPCOUNT[b];
+    for (let i = 0; i < bm.length; i++) {
+      const b = bm[i] | ex[i];
+      if (b === 0) continue;
+      bm[i] = b;
+      n += popcount32(b);
     }
     this.#dirty = n;
     return n;
@@ -587,8 +596,9 @@ export class SaveSession {
   }
 }
 
-const POPCOUNT = new Uint8Array(256).map((_, i) => {
-  let n = 0;
-  for (let b = i; b; b &= b - 1) n++;
-  return n;
-});
+/** Set bits of a 32-bit word. */
+function popcount32(v: number): number {
+  v = v - ((v >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+}

@@ -77,6 +77,7 @@ export class XenCalls {
   #libs: XenLibraries;
   #xch: Deno.PointerObject | null;
   #fmem: Deno.PointerObject | null;
+  #typeWords = new Uint32Array(2048);
 
   private constructor(
     libs: XenLibraries,
@@ -313,14 +314,24 @@ export class XenCalls {
     checkDomid(domid);
     const call = "xc_get_pfn_type_batch";
     const out = new Uint32Array(pfns.length);
+    // One reused xen_pfn_t[1024] (as two u32 words each): a save asks for
+    // the types of every pfn of the physmap, 1024 at a time, so per-call
+    // allocations add up (seconds under emulation).
+    const words = this.#typeWords;
+    const bytes = new Uint8Array(words.buffer);
     for (let at = 0; at < pfns.length; at += 1024) {
       const n = Math.min(1024, pfns.length - at);
-      const arr = pfnArray(sliceOf(pfns, at, at + n));
-      const subject = `domid ${domid}, ${n} pfns from ${pfns[at]}`;
-      if (this.#libs.ctrl.symbols[call](this.#handle(call, subject), domid, n, arr) < 0) {
-        this.#fail(call, subject);
+      for (let i = 0; i < n; i++) {
+        const pfn = pfns[at + i];
+        if (!(pfn >= 0 && pfn <= Number.MAX_SAFE_INTEGER && pfn === Math.floor(pfn))) {
+          throw new RangeError(`pfn ${pfn} at index ${at + i} is not a non-negative safe integer`);
+        }
+        words[2 * i] = pfn % 0x100000000;
+        words[2 * i + 1] = pfn / 0x100000000;
       }
-      const words = new Uint32Array(arr.buffer);
+      if (this.#libs.ctrl.symbols[call](this.#handle(call), domid, n, bytes) < 0) {
+        this.#fail(call, `domid ${domid}, ${n} pfns from ${pfns[at]}`);
+      }
       for (let i = 0; i < n; i++) out[at + i] = words[2 * i];
     }
     return out;

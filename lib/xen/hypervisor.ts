@@ -5,7 +5,7 @@
  * @module
  */
 
-import { existsSync } from "node:fs";
+import { pathExists } from "../io/path_exists.ts";
 import { XenCalls } from "./calls.ts";
 import { Domain } from "./domain.ts";
 import { XenError } from "./errors.ts";
@@ -77,7 +77,7 @@ export class Hypervisor implements Disposable {
     }
     if (options.backend !== "xen") throw new TypeError(`unknown backend ${options.backend}`);
     const libs = loadXenLibraries(xenLibraryPaths(options.library));
-    if (!existsSync(PRIVCMD)) {
+    if (!pathExists(PRIVCMD)) {
       libs.close();
       throw new XenError("xc_interface_open", 2, { reason: `not a Xen dom0 (no ${PRIVCMD})` });
     }

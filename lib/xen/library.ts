@@ -5,8 +5,7 @@
  * @module
  */
 
-import { existsSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { pathExists, pathKind } from "../io/path_exists.ts";
 import { XenError } from "./errors.ts";
 import {
   FOREIGNMEMORY_SYMBOLS,
@@ -15,6 +14,11 @@ import {
   XENGUEST_SYMBOLS,
   XENSTORE_SYMBOLS,
 } from "./symbols.ts";
+
+/** `dir/name` (node:path would add its load time to every command). */
+function join(dir: string, name: string): string {
+  return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
+}
 
 /** Which implementation answers the calls. */
 export type Backend = "xen" | "sim";
@@ -72,14 +76,17 @@ export function xenLibraryPaths(library?: string): LibraryPaths {
   if (library === undefined) {
     return { ...XEN_SONAMES, preload: [] };
   }
-  const dir = existsSync(library) && statSync(library).isDirectory() ? library : dirname(library);
+  const dir = pathKind(library) === "directory"
+    ? library
+    : library.slice(0, Math.max(library.lastIndexOf("/"), 0)) ||
+      (library.startsWith("/") ? "/" : ".");
   const xenctrl = dir === library ? join(dir, XEN_SONAMES.xenctrl) : library;
   return {
     xenctrl,
     xenguest: join(dir, XEN_SONAMES.xenguest),
     foreignMemory: join(dir, XEN_SONAMES.foreignMemory),
     xenstore: join(dir, XEN_SONAMES.xenstore),
-    preload: PRELOAD.map((name) => join(dir, name)).filter((p) => existsSync(p)),
+    preload: PRELOAD.map((name) => join(dir, name)).filter(pathExists),
   };
 }
 

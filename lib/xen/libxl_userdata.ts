@@ -8,7 +8,7 @@
  * @module
  */
 
-import { existsSync } from "node:fs";
+import { pathKind } from "../io/path_exists.ts";
 
 /** libxl's userdata directory. */
 export const LIBXL_USERDATA_DIR = "/var/lib/xen";
@@ -45,7 +45,7 @@ export function storeDomainConfig(
   json: string,
   dir = LIBXL_USERDATA_DIR,
 ): boolean {
-  if (!existsSync(dir)) return false;
+  if (pathKind(dir) !== "directory") return false;
   const path = userdataPath(domid, uuid, "libxl-json", dir);
   const tmp = `${path}.xenmig-${Deno.pid}`;
   try {

@@ -6,8 +6,7 @@
  * @module
  */
 
-import { existsSync } from "node:fs";
-import { buildSimulator } from "../../native/build.ts";
+import { pathExists } from "../io/path_exists.ts";
 import { XenError } from "./errors.ts";
 import { Hypervisor, PRIVCMD } from "./hypervisor.ts";
 import { SimControl } from "./sim_control.ts";
@@ -85,7 +84,9 @@ export async function openHypervisor(
   }
   if (options.sim !== undefined) {
     const spec = parseSimSpec(options.sim); // fail on a bad spec before building anything
-    const path = options.simLibrary ?? await buildSimulator();
+    // Loaded only for the simulator: the build code is not needed on Xen.
+    const path = options.simLibrary ??
+      await (await import("../../native/build.ts")).buildSimulator();
     const hv = Hypervisor.open({ backend: "sim", library: path });
     const sim = SimControl.open(path);
     try {
@@ -103,7 +104,7 @@ export async function openHypervisor(
       throw e;
     }
   }
-  if (options.library === undefined && !existsSync(PRIVCMD)) {
+  if (options.library === undefined && !pathExists(PRIVCMD)) {
     throw new XenError("xc_interface_open", 2, {
       reason: `not a Xen dom0 (no ${PRIVCMD}); pass --sim <spec> to use the simulator`,
     });
