@@ -82,7 +82,7 @@ export function formatSaveStats(s: SaveStats & { downtimeMs?: number }): string 
     lines.push(
       `stop-and-copy: ${s.downtime.pages} pages, ${s.downtime.bytes} bytes, ${
         s.downtime.ms.toFixed(1)
-      } ms` +
+      } ms (guest suspending ${s.downtime.suspendMs.toFixed(1)} ms)` +
         (s.downtimeMs !== undefined
           ? `; guest paused ${s.downtimeMs.toFixed(1)} ms until the destination ran`
           : ""),
@@ -114,6 +114,7 @@ export function statsJson(s: SaveStats & { downtimeMs?: number }): string {
         pages: s.downtime.pages,
         bytes: s.downtime.bytes,
         ms: Math.round(s.downtime.ms * 1000) / 1000,
+        suspendMs: Math.round(s.downtime.suspendMs * 1000) / 1000,
         guestPausedMs: s.downtimeMs === undefined
           ? undefined
           : Math.round(s.downtimeMs * 1000) / 1000,

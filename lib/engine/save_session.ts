@@ -98,6 +98,8 @@ export interface DowntimeStats {
   bytes: number;
   /** From pause to the last byte handed to the transport, ms. */
   ms: number;
+  /** Of which: from the suspend request until the guest was stopped, ms (the guest's share). */
+  suspendMs: number;
 }
 
 /** Everything a save measured. */
@@ -204,6 +206,7 @@ export class SaveSession {
   #started = 0;
   #suspender: GuestSuspender;
   #pausedAt?: number;
+  #suspendMs = 0;
   #abortedIn?: SavePhase;
   #abortReason?: string;
   #stopReason?: string;
@@ -463,8 +466,10 @@ export class SaveSession {
 
   /** Stops the guest (suspend or pause); the downtime counts from the request. */
   async #stop(): Promise<void> {
-    this.#pausedAt ??= performance.now();
+    const t0 = performance.now();
+    this.#pausedAt ??= t0;
     await this.#suspender.suspend();
+    this.#suspendMs = performance.now() - t0;
     this.#checkSignal(); // interrupted while the guest was suspending: it is resumed
   }
 
@@ -530,7 +535,12 @@ export class SaveSession {
     await this.#out.flush();
     this.#checkSignal(); // aborted during the tail records: not a finished save
     if (this.#domain.logDirty.enabled) this.#domain.logDirty.off();
-    this.#downtime = { pages, bytes: this.#out.bytesWritten - bytes0, ms: performance.now() - t0 };
+    this.#downtime = {
+      pages,
+      bytes: this.#out.bytesWritten - bytes0,
+      ms: performance.now() - t0,
+      suspendMs: this.#suspendMs,
+    };
     this.#phase = "done";
     this.#options.onProgress?.({
       phase: "done",
