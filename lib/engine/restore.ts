@@ -155,6 +155,7 @@ interface DomainShape {
   name: string;
   guestType: GuestType;
   uuid: Uint8Array;
+  shadowKib: number;
 }
 
 /** What the (untrusted) xl config says about the domain to create; anything odd is dropped. */
@@ -166,6 +167,7 @@ function shapeFromConfig(config: string | undefined): Partial<DomainShape> {
     const vcpus = Number(c?.b_info?.max_vcpus);
     const name = c?.c_info?.name;
     const type = c?.c_info?.type;
+    const shadow = Number(c?.b_info?.shadow_memkb);
     const uuid = typeof c?.c_info?.uuid === "string" ? parseUuid(c.c_info.uuid) : undefined;
     return {
       maxMemKib: Number.isSafeInteger(memkb) && memkb > 0 ? memkb : undefined,
@@ -174,6 +176,10 @@ function shapeFromConfig(config: string | undefined): Partial<DomainShape> {
       vcpus: Number.isSafeInteger(vcpus) && vcpus > 0 && vcpus <= 0xffffffff ? vcpus : undefined,
       name: typeof name === "string" && /^[\x21-\x7e]{1,64}$/.test(name) ? name : undefined,
       guestType: type === "pvh" || type === "hvm" ? type : undefined,
+      // Bounded like the memory size (the config is untrusted): at most 1 GiB of pool.
+      shadowKib: Number.isSafeInteger(shadow) && shadow > 0 && shadow <= 2 ** 20
+        ? shadow
+        : undefined,
       uuid,
     };
   } catch {
@@ -281,6 +287,10 @@ export async function restoreStream(
       if (bits > 12 && bits < 64) pfnLimit = Math.min(pfnLimit, 2 ** (bits - 12));
       d.setMaxVcpus(vcpus);
       d.setMaxMem(maxMemKib + LIBXL_MAXMEM_CONSTANT);
+      // At most 1 GiB of pool: the sizes come from the (untrusted) stream.
+      d.setPagingMempool(
+        Math.min(shape.shadowKib ?? requiredShadowKib(maxMemKib, vcpus), 2 ** 20) * 1024,
+      );
       if (introduce) {
         // What libxl writes when it creates the domain: before the pages,
         // so that only the rings are left for after END (the downtime).
@@ -590,6 +600,14 @@ function connectRings(d: Domain, storeGfn: number, consoleGfn: number): Rings {
     });
   }
   return rings;
+}
+
+/**
+ * libxl's default HAP/shadow pool for a domain (`libxl_get_required_shadow_memory`),
+ * KiB: 1 MiB per vcpu, plus 2 pages per MiB of RAM.
+ */
+export function requiredShadowKib(maxMemKib: number, vcpus: number): number {
+  return 4 * (256 * vcpus + 2 * Math.floor(maxMemKib / 1024));
 }
 
 /** libxl refuses a second domain of the same name; so does xenmig, before creating anything. */

@@ -576,6 +576,17 @@ export class XenCalls {
     }
   }
 
+  /** `xc_set_paging_mempool_size` (bytes). */
+  setPagingMempool(domid: number, bytes: number): void {
+    checkDomid(domid);
+    const call = "xc_set_paging_mempool_size";
+    const subject = `domid ${domid}, ${bytes} bytes`;
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`${bytes} is not a size`);
+    if (this.#libs.ctrl.symbols[call](this.#handle(call, subject), domid, BigInt(bytes)) < 0) {
+      this.#fail(call, subject);
+    }
+  }
+
   /** `xc_domain_max_vcpus`. */
   setMaxVcpus(domid: number, max: number): void {
     checkDomid(domid);

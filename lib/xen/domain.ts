@@ -122,6 +122,16 @@ export class Domain {
     this.#calls.setMaxMem(this.domid, kib);
   }
 
+  /**
+   * `xc_set_paging_mempool_size`: the pool the hypervisor builds this HVM
+   * domain's p2m (HAP) page tables from, in bytes.  libxl sizes it at
+   * creation; left at Xen's minimal default, splitting the p2m for
+   * log-dirty (the next migration) can run it dry.
+   */
+  setPagingMempool(bytes: number): void {
+    this.#calls.setPagingMempool(this.domid, bytes);
+  }
+
   /** `xc_domain_max_vcpus`. */
   setMaxVcpus(max: number): void {
     this.#calls.setMaxVcpus(this.domid, max);

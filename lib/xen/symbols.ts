@@ -71,6 +71,8 @@ export const XENCTRL_SYMBOLS = {
     result: "i32",
   },
   xc_domain_destroy: { parameters: ["pointer", "u32"], result: "i32" },
+  // int xc_set_paging_mempool_size(xch, uint32_t domid, uint64_t size)
+  xc_set_paging_mempool_size: { parameters: ["pointer", "u32", "u64"], result: "i32" },
   // xc_evtchn_port_or_error_t xc_evtchn_alloc_unbound(xch, uint32_t dom, uint32_t remote_dom)
   xc_evtchn_alloc_unbound: { parameters: ["pointer", "u32", "u32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

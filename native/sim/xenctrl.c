@@ -241,6 +241,17 @@ XSIM_EXPORT int xc_domain_setmaxmem(void *xch, uint32_t domid, uint64_t max_memk
     return leave(d, 0);
 }
 
+/* The HAP/shadow pool (page tables of the p2m): recorded; the sim needs none. */
+XSIM_EXPORT int xc_set_paging_mempool_size(void *xch, uint32_t domid, uint64_t size)
+{
+    ENTER("xc_set_paging_mempool_size");
+    if (size % XSIM_PAGE)
+        return leave(d, xsim_fail(EINVAL, "xc_set_paging_mempool_size: %llu is not whole pages",
+                                  (unsigned long long)size));
+    d->paging_mempool = size;
+    return leave(d, 0);
+}
+
 XSIM_EXPORT int xc_domain_max_vcpus(void *xch, uint32_t domid, unsigned int max)
 {
     ENTER("xc_domain_max_vcpus");

@@ -73,6 +73,7 @@ struct xsim_domain {
 
     uint32_t cdf_flags, emulation_flags, misc_flags;
     uint32_t max_vcpus, nr_vcpus;
+    uint64_t paging_mempool;     /* bytes, as xc_set_paging_mempool_size set it */
     uint8_t handle[16];
     uint64_t created_ns;
 
