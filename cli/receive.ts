@@ -55,12 +55,27 @@ export function receiveCommand(args: string[]): Promise<number> {
         done();
         // With stdio as the channel, stdout belongs to the protocol.
         const out = listen === "-" ? Deno.stderr : Deno.stdout;
-        const summary = { domid: r.domid, pages: r.pages, bytes: r.bytes, ms: Math.round(r.ms) };
+        const round = (ms: number) => Math.round(ms * 10) / 10;
+        const summary = {
+          domid: r.domid,
+          name: r.name,
+          pages: r.pages,
+          bytes: r.bytes,
+          ms: Math.round(r.ms),
+          finishMs: round(r.finishMs),
+          waitMs: r.handover && round(r.handover.waitMs),
+          resumeMs: r.handover && round(r.handover.resumeMs),
+        };
         writeAllSync(
           out,
           values.json
             ? JSON.stringify(summary) + "\n"
-            : `received domain ${r.domid}: ${r.pages} pages, ${r.bytes} bytes in ${summary.ms} ms; running\n`,
+            : `received domain ${r.domid} (${r.name}): ${r.pages} pages, ${r.bytes} bytes in ` +
+              `${summary.ms} ms; ready ${summary.finishMs} ms after END` +
+              (r.handover
+                ? `, permission after ${summary.waitMs} ms, running ${summary.resumeMs} ms later`
+                : "") +
+              "; running\n",
         );
         return 0;
       } finally {

@@ -137,7 +137,7 @@ export async function receiveDomain(
   hv: Hypervisor,
   channel: ReceiveChannel,
   options: ReceiveOptions = {},
-): Promise<RestoreResult> {
+): Promise<ReceiveResult> {
   const replies: ByteSink | undefined = channel.replies;
   if (replies) await replies.write(MIGRATE_RECEIVER_BANNER);
   const result = await restoreStream(hv, channel.source, {
@@ -147,17 +147,31 @@ export async function receiveDomain(
     // Until the sender lets go, the name stays the source's (xl's suffix).
     nameSuffix: replies ? INCOMING_SUFFIX : options.nameSuffix,
   });
-  if (replies) {
-    await replies.write(MIGRATE_RECEIVER_READY);
-    try {
-      await expectMessage(result.reader, MIGRATE_PERMISSION_TO_GO, "permission to go", "sender");
-      if (result.introduced) renameGuest(hv.xenstore, result.domid, result.name);
-    } catch (e) {
-      hv.domain(result.domid).destroy();
-      throw e;
-    }
-    hv.domain(result.domid).unpause();
-    await replies.write(new Uint8Array([...MIGRATE_REPORT, 0]));
+  if (!replies) return result;
+  await replies.write(MIGRATE_RECEIVER_READY);
+  const ready = performance.now();
+  let go: number;
+  try {
+    await expectMessage(result.reader, MIGRATE_PERMISSION_TO_GO, "permission to go", "sender");
+    go = performance.now();
+    if (result.introduced) renameGuest(hv.xenstore, result.domid, result.name);
+  } catch (e) {
+    hv.domain(result.domid).destroy();
+    throw e;
   }
-  return result;
+  hv.domain(result.domid).unpause();
+  const running = performance.now();
+  await replies.write(new Uint8Array([...MIGRATE_REPORT, 0]));
+  return { ...result, handover: { waitMs: go - ready, resumeMs: running - go } };
+}
+
+/** What {@linkcode receiveDomain} did. */
+export interface ReceiveResult extends RestoreResult {
+  /** With the xl protocol: the hand-over's timings. */
+  handover?: {
+    /** From "ready" to the sender's permission to go, ms (the sender's share). */
+    waitMs: number;
+    /** From permission to go to the domain unpaused (rename included), ms. */
+    resumeMs: number;
+  };
 }

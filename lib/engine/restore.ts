@@ -137,6 +137,12 @@ export interface RestoreResult {
   bytes: number;
   /** Wall time, ms. */
   ms: number;
+  /**
+   * From the libxc END record to the domain being ready (event channels,
+   * grant entries, vcpu state, xenstore), ms: the restore's share of a
+   * migration's downtime.
+   */
+  finishMs: number;
   /** Domain config from the xl header, if any. */
   config?: string;
   /** The name without {@linkcode RestoreOptions.nameSuffix} (what a migration renames it to). */
@@ -251,6 +257,9 @@ export async function restoreStream(
   const populated = new PfnTracker(1 << 24);
   let pages = 0, pageRecords = 0;
   let rings: Rings | undefined;
+  // The rings' event channels, allocated with the domain as libxl does.
+  let ports: { store: number; console: number } | undefined;
+  let endAt: number | undefined;
   let skipLibxcBody = false;
   let vcpus = 1;
   let maxMemKib = 0;
@@ -292,6 +301,7 @@ export async function restoreStream(
         Math.min(shape.shadowKib ?? requiredShadowKib(maxMemKib, vcpus), 2 ** 20) * 1024,
       );
       if (introduce) {
+        ports = { store: d.allocUnboundEvtchn(0), console: d.allocUnboundEvtchn(0) };
         // What libxl writes when it creates the domain: before the pages,
         // so that only the rings are left for after END (the downtime).
         name ||= `restored-${d.domid}`;
@@ -527,12 +537,11 @@ export async function restoreStream(
                 where,
               );
             case REC_TYPE.END:
+              endAt = performance.now();
               // As libxc's stream completion: fresh event channels for the
               // rings (the old ports died with the old domain), grant
               // entries for the backends, then the vcpus' state.
-              if (introduce) {
-                rings = connectRings(d, storeGfn, consoleGfn);
-              }
+              if (ports) rings = connectRings(d, storeGfn, consoleGfn, ports);
               if (hvmContext) applyHvmContext(d, hvmContext, vcpus);
               if (rings) connectGuestRings(hv.xenstore, d.domid, rings);
               break;
@@ -551,6 +560,7 @@ export async function restoreStream(
       populated: populated.unique,
       bytes: reader.offset,
       ms: performance.now() - t0,
+      finishMs: endAt === undefined ? 0 : performance.now() - endAt,
       config,
       name,
       introduced: introduce,
@@ -574,21 +584,25 @@ interface Rings {
 }
 
 /**
- * New unbound event channels for the xenstore and console rings (remote:
- * dom0, where xenstored and xenconsoled run), written where the guest
- * looks for them on resume, and the grant entries the backends map.
+ * The new domain's event channels for the xenstore and console rings
+ * (unbound, for dom0, where xenstored and xenconsoled run), written where
+ * the guest looks for them on resume, and the grant entries the backends
+ * map.
  */
-function connectRings(d: Domain, storeGfn: number, consoleGfn: number): Rings {
+function connectRings(
+  d: Domain,
+  storeGfn: number,
+  consoleGfn: number,
+  ports: { store: number; console: number },
+): Rings {
   const rings: Rings = {};
   if (storeGfn) {
-    const port = d.allocUnboundEvtchn(0);
-    d.setHvmParam(HVM_PARAM_STORE_EVTCHN, port);
-    rings.store = { gfn: storeGfn, port };
+    d.setHvmParam(HVM_PARAM_STORE_EVTCHN, ports.store);
+    rings.store = { gfn: storeGfn, port: ports.store };
   }
   if (consoleGfn) {
-    const port = d.allocUnboundEvtchn(0);
-    d.setHvmParam(HVM_PARAM_CONSOLE_EVTCHN, port);
-    rings.console = { gfn: consoleGfn, port };
+    d.setHvmParam(HVM_PARAM_CONSOLE_EVTCHN, ports.console);
+    rings.console = { gfn: consoleGfn, port: ports.console };
   }
   if (storeGfn || consoleGfn) {
     d.seedGrantTable({

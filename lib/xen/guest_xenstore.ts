@@ -108,16 +108,32 @@ export function writeGuestEntries(xs: XenStore, domid: number, entries: GuestEnt
     put(`${dom}/memory/static-max`, entries.memKib);
     put(`${dom}/memory/target`, entries.memKib);
     for (let i = 0; i < entries.vcpus; i++) put(`${dom}/cpu/${i}/availability`, "online");
+    // The console device (libxl's, served by xenconsoled): all but its ring,
+    // which connectGuestRings adds.
+    const con = `${dom}/console`;
+    const backend = `/local/domain/0/backend/console/${domid}/0`;
+    put(`${con}/backend`, backend);
+    put(`${con}/backend-id`, 0);
+    put(`${con}/limit`, CONSOLE_LIMIT);
+    put(`${con}/type`, "xenconsoled");
+    put(`${con}/output`, "pty");
+    put(`${con}/tty`, "", rw);
+    put(backend, "", [{ id: 0, perms: XS_PERM.NONE }, { id: domid, perms: XS_PERM.READ }]);
+    put(`${backend}/frontend`, con);
+    put(`${backend}/frontend-id`, domid);
+    put(`${backend}/online`, 1);
+    put(`${backend}/state`, 1);
+    put(`${backend}/protocol`, "vt100");
   });
   if (entries.store || entries.console) connectGuestRings(xs, domid, entries);
 }
 
 /**
- * The ring half of a guest's entries (libxl's `build_post` and console
- * device): `store/*`, `console/*` and the console backend, then
- * `xs_introduce_domain` when there is a xenstore ring.  A restore writes
- * the rest when it creates the domain and this only once the stream is
- * in, keeping xenstore round trips out of the downtime.
+ * The ring half of a guest's entries (libxl's `build_post`): the ports
+ * and gfns under `store/` and `console/`, then `xs_introduce_domain` when
+ * there is a xenstore ring.  A restore writes everything else when it
+ * creates the domain and only this once the stream is in: six round trips
+ * to xenstored in the downtime instead of thirty.
  */
 export function connectGuestRings(
   xs: XenStore,
@@ -125,36 +141,14 @@ export function connectGuestRings(
   rings: { store?: RingEndpoint; console?: RingEndpoint },
 ): void {
   const dom = `/local/domain/${domid}`;
-  const ro: XsPermission[] = [{ id: 0, perms: XS_PERM.NONE }, { id: domid, perms: XS_PERM.READ }];
-  const rw: XsPermission[] = [{ id: domid, perms: XS_PERM.NONE }];
   xs.transaction((t) => {
-    const put = (path: string, value: string | number, perms?: XsPermission[]) => {
-      xs.write(path, String(value), t);
-      if (perms) xs.setPermissions(path, perms, t);
-    };
     if (rings.store) {
-      put(`${dom}/store`, "", ro);
-      put(`${dom}/store/port`, rings.store.port);
-      put(`${dom}/store/ring-ref`, rings.store.gfn);
+      xs.write(`${dom}/store/port`, String(rings.store.port), t);
+      xs.write(`${dom}/store/ring-ref`, String(rings.store.gfn), t);
     }
     if (rings.console) {
-      const con = `${dom}/console`;
-      const backend = `/local/domain/0/backend/console/${domid}/0`;
-      put(con, "", ro);
-      put(`${con}/backend`, backend);
-      put(`${con}/backend-id`, 0);
-      put(`${con}/limit`, CONSOLE_LIMIT);
-      put(`${con}/type`, "xenconsoled");
-      put(`${con}/output`, "pty");
-      put(`${con}/tty`, "", rw);
-      put(`${con}/port`, rings.console.port);
-      put(`${con}/ring-ref`, rings.console.gfn);
-      put(backend, "", [{ id: 0, perms: XS_PERM.NONE }, { id: domid, perms: XS_PERM.READ }]);
-      put(`${backend}/frontend`, con);
-      put(`${backend}/frontend-id`, domid);
-      put(`${backend}/online`, 1);
-      put(`${backend}/state`, 1);
-      put(`${backend}/protocol`, "vt100");
+      xs.write(`${dom}/console/port`, String(rings.console.port), t);
+      xs.write(`${dom}/console/ring-ref`, String(rings.console.gfn), t);
     }
   });
   if (rings.store) xs.introduceDomain(domid, rings.store.gfn, rings.store.port);
