@@ -68,6 +68,12 @@ export interface SimDomainStats {
 export interface SimGlobalStats {
   /** Hypercall buffers allocated and not freed. */
   hypercallBuffersLive: number;
+  /** Open xenstore connections (`xs_open` without `xs_close`). */
+  xenstoreHandlesLive: number;
+  /** xenstore transactions started and not ended. */
+  xenstoreTransactionsOpen: number;
+  /** Nodes in the simulated xenstore (not counting `/`). */
+  xenstoreNodes: number;
   /** Hypercall buffers ever allocated. */
   hypercallBuffersTotal: number;
   /** Frees of unknown buffers or with the wrong size. */
@@ -227,7 +233,7 @@ export class SimControl implements Disposable {
 
   /** Process-wide counters (hypercall buffers, mappings, handles). */
   globalStats(): SimGlobalStats {
-    const v = new BigUint64Array(6);
+    const v = new BigUint64Array(9);
     this.#sym.xsim_global_stats(v, v.length);
     const n = Array.from(v, Number);
     return {
@@ -237,6 +243,9 @@ export class SimControl implements Disposable {
       mappingsLive: n[3],
       handlesLive: n[4],
       outOfRangeTotal: n[5],
+      xenstoreHandlesLive: n[6],
+      xenstoreTransactionsOpen: n[7],
+      xenstoreNodes: n[8],
     };
   }
 

@@ -9,6 +9,7 @@
  */
 
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { WatchedSimulator } from "./targets.ts";
 import { type FailureKind, runCampaign } from "./campaign.ts";
 import { corpusSeeds } from "./seeds.ts";
 
@@ -89,4 +90,17 @@ Deno.test("harness: a clean target reports nothing", async () => {
   assertEquals(t.failureCount, 0);
   assertEquals(saved, []);
   assertEquals(t.stats.inputs, 500);
+});
+
+Deno.test("harness: a xenstore node left behind is caught", async () => {
+  const watched = new WatchedSimulator();
+  await watched.open();
+  try {
+    assertEquals(watched.check(), undefined);
+    watched.session.hv.xenstore.write("/leaked/by/an/input", "x");
+    assertStringIncludes(watched.check() ?? "", "4 xenstore nodes left behind");
+    assertEquals(watched.check(), undefined, "reported once");
+  } finally {
+    watched.close();
+  }
 });

@@ -10,7 +10,7 @@
  * | `verify` | `verifyStream` (Xen's checks) — exit 2 is a bug |
  * | `verify-strict` | `verifyStream` with `strict` and `summary` |
  * | `legacy` | `convertLegacyStream`; what it converts is verified too (exit 2 is a bug; exit 1 is not: Xen passes some invalid content through) |
- * | `restore` | `restoreStream` into a simulated domain: no leaked domain, mapping or buffer, no out-of-range or hole access |
+ * | `restore` | `restoreStream` into a simulated domain: no leaked domain, mapping, buffer or xenstore node, no out-of-range or hole access |
  *
  * Import this module only after `installAllocationMeter()` (see
  * `worker.ts`), so the readers' allocations are measured.
@@ -249,13 +249,16 @@ export class WatchedSimulator {
   #outOfRangeSeen = 0;
   #outOfRange = 0;
   #holeAccess = 0;
+  #xenstoreNodes = 0;
   #originalDestroy = Domain.prototype.destroy;
 
   /** Opens the simulator and starts watching. */
   async open(): Promise<void> {
     this.session = await openHypervisor({ sim: "mem=64M" });
     this.#baseline = new Set(this.session.hv.domains().map((d) => d.domid));
-    this.#outOfRangeSeen = this.session.sim!.globalStats().outOfRangeTotal;
+    const g = this.session.sim!.globalStats();
+    this.#outOfRangeSeen = g.outOfRangeTotal;
+    this.#xenstoreNodes = g.xenstoreNodes;
     // Every destroy (a restore's own, on failure, and ours) first reads the
     // domain's hole-access counter, which dies with it.
     const tally = (domid: number) => this.#tally(domid);
@@ -294,6 +297,14 @@ export class WatchedSimulator {
     this.#outOfRangeSeen = g.outOfRangeTotal;
     if (outOfRange) problems.push(`${outOfRange} out-of-range accesses`);
     if (this.#holeAccess) problems.push(`${this.#holeAccess} accesses to unpopulated pfns`);
+    // A failed restore's xenstore entries go with its domain.
+    if (g.xenstoreNodes !== this.#xenstoreNodes) {
+      problems.push(`${g.xenstoreNodes - this.#xenstoreNodes} xenstore nodes left behind`);
+      this.#xenstoreNodes = g.xenstoreNodes;
+    }
+    if (g.xenstoreTransactionsOpen) {
+      problems.push(`${g.xenstoreTransactionsOpen} xenstore transactions left open`);
+    }
     this.#outOfRange = this.#holeAccess = 0;
     return problems.length ? problems.join("; ") : undefined;
   }
