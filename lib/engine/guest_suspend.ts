@@ -44,6 +44,14 @@ export class SuspendError extends Error {
 }
 
 const POLL_MS = 1;
+/** Longest pause between two polls of the guest, ms. */
+const POLL_MAX_MS = 8;
+
+/** Poll intervals: 1 ms, doubling up to {@linkcode POLL_MAX_MS}. */
+function backoff(): () => number {
+  let ms = POLL_MS / 2;
+  return () => (ms = Math.min(ms * 2, POLL_MAX_MS));
+}
 
 /** `SHUTDOWN_*` by value, for messages. */
 export function shutdownReason(code: number): string {
@@ -112,10 +120,18 @@ export class GuestSuspender {
     }
   }
 
+  /**
+   * Decides the method now (it reads the domain and xenstore), so that
+   * {@linkcode suspend} — in the downtime — does not have to.  Optional.
+   */
+  prepare(): SuspendMethod {
+    return this.#method ??= this.#choose();
+  }
+
   /** Stops the guest; throws {@linkcode SuspendError} (guest left running) if it will not. */
   async suspend(): Promise<void> {
     if (this.#state !== "running") return;
-    const method = this.#method = this.#choose();
+    const method = this.prepare();
     if (method === "pause") {
       this.#domain.pause();
       this.#state = "suspended";
@@ -126,9 +142,34 @@ export class GuestSuspender {
     xs.write(node, "suspend");
     this.#state = "requested";
     const ackBy = performance.now() + (this.#options.ackTimeoutMs ?? 60_000);
-    while (!this.#acknowledged(xs, node)) {
-      // A guest that crashed or was shut down will never answer.
-      const info = this.#domain.info();
+    const poll = backoff();
+    for (let round = 0; !this.#acknowledged(xs, node); round++) {
+      // A guest that crashed or was shut down will never answer (checked
+      // every few polls: each poll takes CPU the suspending guest needs).
+      const info = round % 8 === 7 ? this.#domain.info() : undefined;
+      if (!info) {
+        if (performance.now() > ackBy) {
+          // Withdraw the request, unless the guest took it in the meantime.
+          const taken = xs.transaction((t) => {
+            if (xs.read(node, t) !== "suspend") return true;
+            xs.write(node, "", t);
+            return false;
+          });
+          if (!taken) {
+            this.#state = "running";
+            throw new SuspendError(
+              `domain ${this.#domain.domid} did not acknowledge the suspend request within ` +
+                `${
+                  this.#options.ackTimeoutMs ?? 60_000
+                } ms (does it have PV drivers?); it was withdrawn`,
+            );
+          }
+          break;
+        }
+        await sleep(poll());
+        if (this.#state !== "requested") return; // resumed (interrupted) meanwhile
+        continue;
+      }
       if (info.dying || (info.shutdown && info.shutdownCode !== SHUTDOWN_suspend)) {
         this.#state = "running";
         throw new SuspendError(
@@ -138,28 +179,11 @@ export class GuestSuspender {
         );
       }
       if (info.shutdown) break; // suspended already
-      if (performance.now() > ackBy) {
-        // Withdraw the request, unless the guest took it in the meantime.
-        const taken = xs.transaction((t) => {
-          if (xs.read(node, t) !== "suspend") return true;
-          xs.write(node, "", t);
-          return false;
-        });
-        if (!taken) {
-          this.#state = "running";
-          throw new SuspendError(
-            `domain ${this.#domain.domid} did not acknowledge the suspend request within ` +
-              `${
-                this.#options.ackTimeoutMs ?? 60_000
-              } ms (does it have PV drivers?); it was withdrawn`,
-          );
-        }
-        break;
-      }
-      await sleep(POLL_MS);
-      if (this.#state !== "requested") return; // resumed (interrupted) meanwhile
+      await sleep(poll());
+      if (this.#state !== "requested") return;
     }
     const suspendBy = performance.now() + (this.#options.suspendTimeoutMs ?? 60_000);
+    const wait = backoff();
     for (;;) {
       const info = this.#domain.info();
       if (info.shutdown) {
@@ -180,7 +204,7 @@ export class GuestSuspender {
             `within ${this.#options.suspendTimeoutMs ?? 60_000} ms`,
         );
       }
-      await sleep(POLL_MS);
+      await sleep(wait());
       if (this.#state !== "requested") return;
     }
   }

@@ -396,6 +396,8 @@ export class SaveSession {
     );
     await this.#record("STATIC_DATA_END", encodeLibxcRecord({ type: REC_TYPE.STATIC_DATA_END }));
     this.#checkSignal(); // aborted while the headers were written: touch nothing
+    // How the guest will be stopped is decided now, outside the downtime.
+    this.#suspender.prepare();
     this.#phase = "precopy";
     if (live) {
       this.#domain.logDirty.enable();

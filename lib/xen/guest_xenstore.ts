@@ -202,7 +202,7 @@ export function renameGuest(xs: XenStore, domid: number, name: string): void {
     }
     xs.write(`${dom}/name`, name, t);
     const vm = xs.read(`${dom}/vm`, t);
-    if (vm && xs.read(`${vm}/name`, t) !== undefined) xs.write(`${vm}/name`, name, t);
+    if (vm?.startsWith("/vm/")) xs.write(`${vm}/name`, name, t);
   });
 }
 
@@ -211,13 +211,22 @@ export function renameGuest(xs: XenStore, domid: number, name: string): void {
  * `xl destroy` does) and tells xenstored to drop it; quiet about entries
  * that are already absent.
  */
-export function removeGuestEntries(xs: XenStore, domid: number): void {
+export function removeGuestEntries(
+  xs: XenStore,
+  domid: number,
+  liveUuids?: ReadonlySet<string>,
+): void {
   const dom = `/local/domain/${domid}`;
   const vm = xs.read(`${dom}/vm`);
-  // A localhost migration's two ends share the uuid, hence the /vm path.
-  const shared = (xs.directory("/local/domain") ?? []).some((id) =>
-    id !== String(domid) && xs.read(`/local/domain/${id}/vm`) === vm
-  );
+  // A localhost migration's two ends share the uuid, hence the /vm path:
+  // it stays while another domain has that uuid (`liveUuids`, when the
+  // caller knows them, else every domain's vm path is read).
+  const shared = vm !== undefined &&
+    (liveUuids
+      ? liveUuids.has(vm.slice("/vm/".length))
+      : (xs.directory("/local/domain") ?? []).some((id) =>
+        id !== String(domid) && xs.read(`/local/domain/${id}/vm`) === vm
+      ));
   xs.transaction((t) => {
     if (vm?.startsWith("/vm/") && !shared) xs.rm(vm, t);
     xs.rm(`/local/domain/0/backend/console/${domid}`, t);

@@ -125,7 +125,10 @@ export class Hypervisor implements Disposable {
       return;
     }
     if (xs.read(`/local/domain/${domid}`) !== undefined || xs.isIntroduced(domid)) {
-      removeGuestEntries(xs, domid);
+      // One hypercall for the uuids still in use, rather than a xenstore
+      // read per domain: this runs while a migrated guest resumes.
+      const uuids = new Set(this.domains().filter((d) => d.domid !== domid).map((d) => d.handle));
+      removeGuestEntries(xs, domid, uuids);
     }
   }
 
