@@ -690,9 +690,3 @@ export class XenCalls {
     }
   }
 }
-
-/** A slice of an array-like without copying typed arrays. */
-function sliceOf(a: ArrayLike<number>, from: number, to: number): ArrayLike<number> {
-  if (ArrayBuffer.isView(a)) return (a as unknown as Float64Array).subarray(from, to);
-  return Array.prototype.slice.call(a, from, to) as number[];
-}
