@@ -141,48 +141,37 @@ export class GuestSuspender {
     const node = this.#controlNode();
     xs.write(node, "suspend");
     this.#state = "requested";
-    const ackBy = performance.now() + (this.#options.ackTimeoutMs ?? 60_000);
+    const ackMs = this.#options.ackTimeoutMs ?? 60_000;
+    const ackBy = performance.now() + ackMs;
     const poll = backoff();
-    for (let round = 0; !this.#acknowledged(xs, node); round++) {
-      // A guest that crashed or was shut down will never answer (checked
-      // every few polls: each poll takes CPU the suspending guest needs).
-      const info = round % 8 === 7 ? this.#domain.info() : undefined;
-      if (!info) {
-        if (performance.now() > ackBy) {
-          // Withdraw the request, unless the guest took it in the meantime.
-          const taken = xs.transaction((t) => {
-            if (xs.read(node, t) !== "suspend") return true;
-            xs.write(node, "", t);
-            return false;
-          });
-          if (!taken) {
-            this.#state = "running";
-            throw new SuspendError(
-              `domain ${this.#domain.domid} did not acknowledge the suspend request within ` +
-                `${
-                  this.#options.ackTimeoutMs ?? 60_000
-                } ms (does it have PV drivers?); it was withdrawn`,
-            );
-          }
-          break;
-        }
-        await sleep(poll());
-        if (this.#state !== "requested") return; // resumed (interrupted) meanwhile
-        continue;
-      }
-      if (info.dying || (info.shutdown && info.shutdownCode !== SHUTDOWN_suspend)) {
+    for (let round = 1; !this.#acknowledged(xs, node); round++) {
+      if (performance.now() > ackBy) {
+        if (this.#withdraw(xs)) break; // taken just now: it will suspend
         this.#state = "running";
         throw new SuspendError(
-          `domain ${this.#domain.domid} ${
-            info.dying ? "is dying" : `shut down (${shutdownReason(info.shutdownCode)})`
-          } instead of acknowledging the suspend request`,
+          `domain ${this.#domain.domid} did not acknowledge the suspend request within ` +
+            `${ackMs} ms (does it have PV drivers?); it was withdrawn`,
         );
       }
-      if (info.shutdown) break; // suspended already
+      // A guest that crashed or was shut down will never answer (checked
+      // every eighth poll: each poll takes CPU the suspending guest needs).
+      if (round % 8 === 0) {
+        const info = this.#domain.info();
+        if (info.dying || (info.shutdown && info.shutdownCode !== SHUTDOWN_suspend)) {
+          this.#state = "running";
+          throw new SuspendError(
+            `domain ${this.#domain.domid} ${
+              info.dying ? "is dying" : `shut down (${shutdownReason(info.shutdownCode)})`
+            } instead of acknowledging the suspend request`,
+          );
+        }
+        if (info.shutdown) break; // suspended already
+      }
       await sleep(poll());
-      if (this.#state !== "requested") return;
+      if (this.#state !== "requested") return; // resumed (interrupted) meanwhile
     }
-    const suspendBy = performance.now() + (this.#options.suspendTimeoutMs ?? 60_000);
+    const suspendMs = this.#options.suspendTimeoutMs ?? 60_000;
+    const suspendBy = performance.now() + suspendMs;
     const wait = backoff();
     for (;;) {
       const info = this.#domain.info();
@@ -201,7 +190,7 @@ export class GuestSuspender {
         this.#state = "running";
         throw new SuspendError(
           `domain ${this.#domain.domid} acknowledged the suspend request but did not suspend ` +
-            `within ${this.#options.suspendTimeoutMs ?? 60_000} ms`,
+            `within ${suspendMs} ms`,
         );
       }
       await sleep(wait());
@@ -218,6 +207,19 @@ export class GuestSuspender {
       if (performance.now() > until) return false;
       Atomics.wait(cell, 0, 0, POLL_MS);
     }
+  }
+
+  /**
+   * Withdraws a pending suspend request, unless the guest took it in the
+   * meantime; returns whether it did (and so will suspend).
+   */
+  #withdraw(xs: XenStore): boolean {
+    const node = this.#controlNode();
+    return xs.transaction((t) => {
+      if (xs.read(node, t) !== "suspend") return true;
+      xs.write(node, "", t);
+      return false;
+    });
   }
 
   #acknowledged(xs: XenStore, node: string): boolean {
@@ -237,12 +239,7 @@ export class GuestSuspender {
     const xs = this.#hv.xenstore;
     if (state === "requested") {
       // Interrupted while waiting: withdraw a request still pending...
-      const taken = xs.transaction((t) => {
-        if (xs.read(this.#controlNode(), t) !== "suspend") return true;
-        xs.write(this.#controlNode(), "", t);
-        return false;
-      });
-      if (!taken) return;
+      if (!this.#withdraw(xs)) return;
       // ...or, if the guest took it, let it finish suspending (it will) and
       // bring it back below.  Synchronous: interrupt handlers call this.
       if (!this.#waitSuspendedSync(RESUME_WAIT_MS)) return;

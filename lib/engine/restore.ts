@@ -56,7 +56,7 @@ import {
 import type { Domain } from "../xen/domain.ts";
 import {
   connectGuestRings,
-  guestNames,
+  domainCalled,
   type GuestType,
   writeGuestEntries,
 } from "../xen/guest_xenstore.ts";
@@ -626,18 +626,16 @@ export function requiredShadowKib(maxMemKib: number, vcpus: number): number {
 
 /** libxl refuses a second domain of the same name; so does xenmig, before creating anything. */
 function refuseTakenName(hv: Hypervisor, name: string): void {
-  let names: Map<number, string>;
+  let owner: number | undefined;
   try {
-    names = guestNames(hv.xenstore);
+    owner = domainCalled(hv.xenstore, name);
   } catch {
     return; // no xenstore: nothing to clash with (the write later says so)
   }
-  for (const [domid, other] of names) {
-    if (other === name) {
-      throw new Error(
-        `domain ${domid} is already called ${name}: destroy or rename it, or restore with --name`,
-      );
-    }
+  if (owner !== undefined) {
+    throw new Error(
+      `domain ${owner} is already called ${name}: destroy or rename it, or restore with --name`,
+    );
   }
 }
 

@@ -28,6 +28,7 @@ import {
   getBigField,
   getBytes,
   getField,
+  packPfns,
   pfnArray,
   setBytes,
   setField,
@@ -321,14 +322,7 @@ export class XenCalls {
     const bytes = new Uint8Array(words.buffer);
     for (let at = 0; at < pfns.length; at += 1024) {
       const n = Math.min(1024, pfns.length - at);
-      for (let i = 0; i < n; i++) {
-        const pfn = pfns[at + i];
-        if (!(pfn >= 0 && pfn <= Number.MAX_SAFE_INTEGER && pfn === Math.floor(pfn))) {
-          throw new RangeError(`pfn ${pfn} at index ${at + i} is not a non-negative safe integer`);
-        }
-        words[2 * i] = pfn % 0x100000000;
-        words[2 * i + 1] = pfn / 0x100000000;
-      }
+      packPfns(pfns, at, n, words);
       if (this.#libs.ctrl.symbols[call](this.#handle(call), domid, n, bytes) < 0) {
         this.#fail(call, `domid ${domid}, ${n} pfns from ${pfns[at]}`);
       }

@@ -98,13 +98,26 @@ export function setBytes(buf: Uint8Array, name: StructName, key: string, value: 
  */
 export function pfnArray(pfns: ArrayLike<number>): Uint8Array<ArrayBuffer> {
   const out = new Uint32Array(pfns.length * 2);
-  for (let i = 0; i < pfns.length; i++) {
-    const pfn = pfns[i];
+  packPfns(pfns, 0, pfns.length, out);
+  return new Uint8Array(out.buffer);
+}
+
+/**
+ * {@linkcode pfnArray} into a caller's (reused) buffer: `count` pfns from
+ * `pfns[from]` as u32 word pairs at the start of `out`.
+ */
+export function packPfns(
+  pfns: ArrayLike<number>,
+  from: number,
+  count: number,
+  out: Uint32Array,
+): void {
+  for (let i = 0; i < count; i++) {
+    const pfn = pfns[from + i];
     if (!Number.isSafeInteger(pfn) || pfn < 0) {
-      throw new RangeError(`pfn ${pfn} at index ${i} is not a non-negative safe integer`);
+      throw new RangeError(`pfn ${pfn} at index ${from + i} is not a non-negative safe integer`);
     }
     out[2 * i] = pfn % 0x100000000;
     out[2 * i + 1] = Math.floor(pfn / 0x100000000);
   }
-  return new Uint8Array(out.buffer);
 }

@@ -170,6 +170,27 @@ export function guestNames(xs: XenStore): Map<number, string> {
 }
 
 /**
+ * The domain other than `except` that is called `name`, if any (names are
+ * unique under xl).
+ *
+ * @example
+ * ```ts
+ * import { openHypervisor } from "./open.ts";
+ * import { domainCalled, guestName } from "./guest_xenstore.ts";
+ * using s = await openHypervisor({ sim: "mem=64M" });
+ * const name = guestName(s.hv.xenstore, s.domid!)!;
+ * console.log(domainCalled(s.hv.xenstore, name) === s.domid); // true
+ * console.log(domainCalled(s.hv.xenstore, name, s.domid)); // undefined
+ * ```
+ */
+export function domainCalled(xs: XenStore, name: string, except?: number): number | undefined {
+  for (const [id, other] of guestNames(xs)) {
+    if (id !== except && other === name) return id;
+  }
+  return undefined;
+}
+
+/**
  * Renames a domain as `libxl_domain_rename` does: refused (EEXIST) when
  * another domain already has `name`; the `/vm` copy follows.
  *
@@ -188,13 +209,12 @@ export function guestNames(xs: XenStore): Map<number, string> {
  */
 export function renameGuest(xs: XenStore, domid: number, name: string): void {
   xs.transaction((t) => {
-    for (const [id, other] of guestNames(xs)) {
-      if (id !== domid && other === name) {
-        throw new XenError("rename", 17, {
-          subject: `domid ${domid} to ${name}`,
-          reason: `domain ${id} is already called ${name}`,
-        });
-      }
+    const owner = domainCalled(xs, name, domid);
+    if (owner !== undefined) {
+      throw new XenError("rename", 17, {
+        subject: `domid ${domid} to ${name}`,
+        reason: `domain ${owner} is already called ${name}`,
+      });
     }
     const dom = `/local/domain/${domid}`;
     if (xs.read(`${dom}/name`, t) === undefined) {

@@ -36,6 +36,7 @@ export {
 export { type Backend, XEN_SONAMES } from "./library.ts";
 export {
   connectGuestRings,
+  domainCalled,
   type GuestEntries,
   guestName,
   guestNames,

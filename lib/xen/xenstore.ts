@@ -93,29 +93,44 @@ export class XenStore implements Disposable {
     throw new XenError(call, this.#libs.errno() || EINVAL, { subject });
   }
 
-  /** The value at `path` (UTF-8), or `undefined` when there is no such node. */
-  read(path: string, t = XBT_NULL): string | undefined {
-    const len = new Uint32Array(1);
-    const p = this.#libs.store.symbols.xs_read(
-      this.#handle("xs_read", path),
+  /** After a failed call: ENOENT is "no such node" (false); any other errno throws. */
+  #absent(call: string, path: string): false {
+    const errno = this.#libs.errno();
+    if (errno === ENOENT) return false;
+    throw new XenError(call, errno || EINVAL, { subject: path });
+  }
+
+  /**
+   * `xs_read` / `xs_directory`: a malloc'd result and a count, converted
+   * by `convert` and freed; `undefined` when there is no such node.
+   */
+  #fetch<T>(
+    call: "xs_read" | "xs_directory",
+    path: string,
+    t: number,
+    convert: (p: Deno.PointerObject, count: number) => T,
+  ): T | undefined {
+    const count = new Uint32Array(1);
+    const p = this.#libs.store.symbols[call](
+      this.#handle(call, path),
       t,
       cString(path),
-      new Uint8Array(len.buffer),
+      new Uint8Array(count.buffer),
     );
-    if (p === null) {
-      const errno = this.#libs.errno();
-      if (errno === ENOENT) return undefined;
-      throw new XenError("xs_read", errno || EINVAL, { subject: path });
-    }
+    if (p === null) return this.#absent(call, path) || undefined;
     try {
-      return decoder.decode(
-        len[0]
-          ? new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, len[0]))
-          : new Uint8Array(),
-      );
+      return convert(p, count[0]);
     } finally {
       this.#libs.free(p);
     }
+  }
+
+  /** The value at `path` (UTF-8), or `undefined` when there is no such node. */
+  read(path: string, t = XBT_NULL): string | undefined {
+    return this.#fetch("xs_read", path, t, (p, len) =>
+      decoder.decode(
+        len ? new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, len)) : new Uint8Array(),
+      ));
   }
 
   /** Writes `value` at `path`; xenstored creates missing parents. */
@@ -145,37 +160,22 @@ export class XenStore implements Disposable {
 
   /** Removes `path` and everything under it; false when it did not exist. */
   rm(path: string, t = XBT_NULL): boolean {
-    if (this.#libs.store.symbols.xs_rm(this.#handle("xs_rm", path), t, cString(path))) return true;
-    const errno = this.#libs.errno();
-    if (errno === ENOENT) return false;
-    throw new XenError("xs_rm", errno || EINVAL, { subject: path });
+    return this.#libs.store.symbols.xs_rm(this.#handle("xs_rm", path), t, cString(path)) ||
+      this.#absent("xs_rm", path);
   }
 
   /** Names of the children of `path`, or `undefined` when there is no such node. */
   directory(path: string, t = XBT_NULL): string[] | undefined {
-    const num = new Uint32Array(1);
-    const p = this.#libs.store.symbols.xs_directory(
-      this.#handle("xs_directory", path),
-      t,
-      cString(path),
-      new Uint8Array(num.buffer),
-    );
-    if (p === null) {
-      const errno = this.#libs.errno();
-      if (errno === ENOENT) return undefined;
-      throw new XenError("xs_directory", errno || EINVAL, { subject: path });
-    }
-    try {
+    // One block: the pointer array, then the strings.
+    return this.#fetch("xs_directory", path, t, (p, num) => {
       const view = new Deno.UnsafePointerView(p);
       const out: string[] = [];
-      for (let i = 0; i < num[0]; i++) {
+      for (let i = 0; i < num; i++) {
         const entry = view.getPointer(i * 8);
         if (entry !== null) out.push(Deno.UnsafePointerView.getCString(entry));
       }
       return out;
-    } finally {
-      this.#libs.free(p); // one block: the array and its strings
-    }
+    });
   }
 
   /** `xs_set_permissions`: `perms[0]` is the owner and everyone's default. */
