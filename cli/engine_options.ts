@@ -5,6 +5,7 @@
  * @module
  */
 
+import { isGuestName } from "../lib/xen/guest_xenstore.ts";
 import type { SuspendOptions } from "../lib/engine/guest_suspend.ts";
 import { policyByName, type PrecopyPolicy } from "../lib/engine/policy.ts";
 import type { OptionSpec } from "./options.ts";
@@ -93,7 +94,7 @@ export function guestFrom(
     throw new RangeError(`--type must be pvh or hvm, got '${type}'`);
   }
   const name = values.name as string | undefined;
-  if (name !== undefined && !/^[\x21-\x7e]{1,64}$/.test(name)) {
+  if (name !== undefined && !isGuestName(name)) {
     throw new RangeError(`--name must be 1-64 printable characters without spaces`);
   }
   return { name, guestType: type };

@@ -58,6 +58,7 @@ import {
   connectGuestRings,
   domainCalled,
   type GuestType,
+  isGuestName,
   writeGuestEntries,
 } from "../xen/guest_xenstore.ts";
 import { storeDomainConfig } from "../xen/libxl_userdata.ts";
@@ -180,7 +181,7 @@ function shapeFromConfig(config: string | undefined): Partial<DomainShape> {
       // vcpu counts are 32-bit in the hypercalls; a larger one (the config
       // is part of the untrusted stream) is no count (found by fuzzing).
       vcpus: Number.isSafeInteger(vcpus) && vcpus > 0 && vcpus <= 0xffffffff ? vcpus : undefined,
-      name: typeof name === "string" && /^[\x21-\x7e]{1,64}$/.test(name) ? name : undefined,
+      name: typeof name === "string" && isGuestName(name) ? name : undefined,
       guestType: type === "pvh" || type === "hvm" ? type : undefined,
       // Bounded like the memory size (the config is untrusted): at most 1 GiB of pool.
       shadowKib: Number.isSafeInteger(shadow) && shadow > 0 && shadow <= 2 ** 20

@@ -154,6 +154,20 @@ export function connectGuestRings(
   if (rings.store) xs.introduceDomain(domid, rings.store.gfn, rings.store.port);
 }
 
+/**
+ * Whether `name` is one xenmig gives a domain: 1-64 printable ASCII
+ * characters, no spaces (so `xl list` columns and file names stay intact).
+ *
+ * @example
+ * ```ts
+ * import { isGuestName } from "./guest_xenstore.ts";
+ * console.log(isGuestName("web-1"), isGuestName("two words")); // true false
+ * ```
+ */
+export function isGuestName(name: string): boolean {
+  return /^[\x21-\x7e]{1,64}$/.test(name);
+}
+
 /** The guest's name (`/local/domain/N/name`), if it has one. */
 export function guestName(xs: XenStore, domid: number): string | undefined {
   return xs.read(`/local/domain/${domid}/name`);

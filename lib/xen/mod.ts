@@ -41,6 +41,7 @@ export {
   guestName,
   guestNames,
   type GuestType,
+  isGuestName,
   removeGuestEntries,
   renameGuest,
   type RingEndpoint,
