@@ -69,7 +69,10 @@ export function describeError(e: unknown): string {
 /** A human summary of save statistics, for stdout. */
 export function formatSaveStats(s: SaveStats & { downtimeMs?: number }): string {
   const lines = [
-    `domain ${s.domid}: ${s.live ? "live" : "non-live"}, policy ${s.policy}, p2m ${s.p2mSize} pfns`,
+    `domain ${s.domid}: ${
+      s.live ? "live" : "non-live"
+    }, policy ${s.policy}, p2m ${s.p2mSize} pfns` +
+    (s.walkedPfns < s.p2mSize ? ` (${s.p2mSize - s.walkedPfns} in the hole skipped)` : ""),
     "iter  pages sent  dirtied during   ms",
     ...s.iterations.map((i) =>
       `${String(i.iteration).padStart(4)}  ${String(i.pagesSent).padStart(10)}  ${
@@ -102,6 +105,7 @@ export function statsJson(s: SaveStats & { downtimeMs?: number }): string {
       live: s.live,
       policy: s.policy,
       p2mSize: s.p2mSize,
+      walkedPfns: s.walkedPfns,
       iterations: s.iterations.map((i) => ({
         iteration: i.iteration,
         pagesSent: i.pagesSent,

@@ -10,7 +10,9 @@ import type { Domain } from "../xen/domain.ts";
 
 /**
  * Yields, batch by batch over `[0, maxGpfn]`, the pfns whose page type
- * carries data; batches with none are skipped.
+ * carries data; batches with none are skipped.  It walks the whole physmap,
+ * holes included, as libxc does: it is what checks a save's shortcut
+ * through them (`P2mWalk`), so it must not take the same one.
  *
  * @example
  * ```ts

@@ -47,6 +47,7 @@ import {
 } from "../xen/constants.ts";
 import { domainConfig, type KnownGuest } from "./domain_config.ts";
 import { GuestSuspender, type SuspendMethod, type SuspendOptions } from "./guest_suspend.ts";
+import { ownedPageCount, P2mWalk } from "./p2m_walk.ts";
 import { PageSender } from "./page_sender.ts";
 import {
   type IterationStats,
@@ -112,6 +113,11 @@ export interface SaveStats {
   policy: string;
   /** Pages in the guest's physmap. */
   p2mSize: number;
+  /**
+   * Pfns the first pass asked Xen about; the rest of the physmap was
+   * known to hold no page (see `P2mWalk`).
+   */
+  walkedPfns: number;
   /** Live iterations; iteration 0 is the first pass over all memory. */
   iterations: IterationStats[];
   /** The stop-and-copy phase, once done. */
@@ -199,6 +205,7 @@ export class SaveSession {
   #policy: PrecopyPolicy;
   #phase: SavePhase = "new";
   #p2mSize = 0;
+  #walkedPfns = 0;
   #bitmap = new Uint8Array(0);
   #dirty = 0;
   #iterations: IterationStats[] = [];
@@ -297,6 +304,7 @@ export class SaveSession {
       live: this.#options.live ?? true,
       policy: this.#policy.name,
       p2mSize: this.#p2mSize,
+      walkedPfns: this.#walkedPfns,
       iterations: [...this.#iterations],
       downtime: this.#downtime,
       totalPages: this.#iterations.reduce((n, i) => n + i.pagesSent, 0) +
@@ -335,22 +343,25 @@ export class SaveSession {
     const t0 = performance.now();
     const before = { ...this.#sender.counts };
     const iteration = this.#iterations.length;
+    // Where the pass starts in the stream: the sender writes a record
+    // behind, so the writer's count lags the records it has reported.
+    const start = this.#out.bytesWritten - before.bytes;
     let recordStart = before.bytes;
     this.#sender.onRecord = (c) => {
       this.#checkSignal();
       this.#options.onProgress?.({
         phase: this.#phase,
         iteration,
-        pagesSent: c.pfns - before.pfns,
+        pagesSent: c.pages - before.pages,
         pagesToSend: toSend,
-        totalBytes: this.#out.bytesWritten,
+        totalBytes: start + c.bytes,
         iterationMs: performance.now() - t0,
         dirtyCount: this.#dirty,
       });
-      // The record just written: its own size, and where it starts.
+      // The record just sent: its own size, and where it starts.
       const size = c.bytes - recordStart;
+      this.#records.push({ type: "PAGE_DATA", bytes: size, offset: start + recordStart });
       recordStart = c.bytes;
-      this.#records.push({ type: "PAGE_DATA", bytes: size, offset: this.#out.bytesWritten - size });
       if (this.#records.length > 64) this.#records.shift();
     };
     await send();
@@ -407,7 +418,18 @@ export class SaveSession {
       // stop-and-copy phase (progress and interrupt reports say so).
       this.#phase = "stopped";
     }
-    const first = await this.#pass(() => this.#sender.addRange(this.#p2mSize), this.#p2mSize);
+    const owned = ownedPageCount(this.#domain);
+    const walk = new P2mWalk(this.#p2mSize, owned);
+    const first = await this.#pass(async () => {
+      await this.#sender.addWalk(walk);
+      // A running guest may balloon while the walk runs: a count that moved
+      // no longer proves the skipped middle empty.
+      if (walk.skipped > 0 && ownedPageCount(this.#domain) !== owned) {
+        walk.walkAll();
+        await this.#sender.addWalk(walk);
+      }
+    }, info.totPages);
+    this.#walkedPfns = this.#p2mSize - walk.skipped;
     if (live) first.dirtyCount = this.#clean(false);
     this.#iterations.push(first);
     return first;

@@ -43,6 +43,7 @@ import type {
   DomainInfo,
   GnttabSeed,
   LogDirtyStats,
+  PodTarget,
   TscInfo,
   VcpuInfo,
 } from "./types.ts";
@@ -190,6 +191,8 @@ export class XenCalls {
         shutdownCode: (flags >>> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask,
         totPages: getField(buf, T, "tot_pages", i),
         maxPages: getField(buf, T, "max_pages", i),
+        shrPages: getField(buf, T, "shr_pages", i),
+        pagedPages: getField(buf, T, "paged_pages", i),
         sharedInfoFrame: getField(buf, T, "shared_info_frame", i),
         cpuTimeNs: getBigField(buf, T, "cpu_time", i),
         onlineVcpus: getField(buf, T, "nr_online_vcpus", i),
@@ -253,6 +256,21 @@ export class XenCalls {
       this.#fail(call, subject);
     }
     return Number(out[0]);
+  }
+
+  /** `xc_domain_get_pod_target`. */
+  podTarget(domid: number): PodTarget {
+    checkDomid(domid);
+    const out = new BigUint64Array(3);
+    const call = "xc_domain_get_pod_target";
+    const subject = `domid ${domid}`;
+    const at = (i: number) => out.subarray(i, i + 1);
+    if (
+      this.#libs.ctrl.symbols[call](this.#handle(call, subject), domid, at(0), at(1), at(2)) < 0
+    ) {
+      this.#fail(call, subject);
+    }
+    return { totPages: Number(out[0]), podCachePages: Number(out[1]), podEntries: Number(out[2]) };
   }
 
   /** `xc__hypercall_buffer_alloc_pages` with a fresh descriptor. */

@@ -9,7 +9,7 @@
 
 import type { XenCalls } from "./calls.ts";
 import { LogDirty, type Releasable } from "./log_dirty.ts";
-import type { CpuPolicy, DomainInfo, GnttabSeed, TscInfo, VcpuInfo } from "./types.ts";
+import type { CpuPolicy, DomainInfo, GnttabSeed, PodTarget, TscInfo, VcpuInfo } from "./types.ts";
 
 /**
  * A domain handle.  Holds no native resource itself; every method is one
@@ -65,6 +65,11 @@ export class Domain {
   /** Highest guest pfn (`xc_domain_maximum_gpfn`); the p2m has this + 1 entries. */
   maxGpfn(): number {
     return this.#calls.maximumGpfn(this.domid);
+  }
+
+  /** Populate-on-demand state (`xc_domain_get_pod_target`; HVM only). */
+  podTarget(): PodTarget {
+    return this.#calls.podTarget(this.domid);
   }
 
   /** `XEN_DOMCTL_PFINFO_*` type of each pfn (`xc_get_pfn_type_batch`). */

@@ -31,6 +31,12 @@ export const XENCTRL_SYMBOLS = {
   xc_domain_unpause: { parameters: ["pointer", "u32"], result: "i32" },
   // int xc_domain_maximum_gpfn(xch, uint32_t domid, xen_pfn_t *gpfns)
   xc_domain_maximum_gpfn: { parameters: ["pointer", "u32", "buffer"], result: "i32" },
+  // int xc_domain_get_pod_target(xch, uint32_t domid, uint64_t *tot_pages,
+  //                              uint64_t *pod_cache_pages, uint64_t *pod_entries)
+  xc_domain_get_pod_target: {
+    parameters: ["pointer", "u32", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
   // void *xc__hypercall_buffer_alloc_pages(xch, xc_hypercall_buffer_t *, int nr_pages)
   xc__hypercall_buffer_alloc_pages: { parameters: ["pointer", "buffer", "i32"], result: "pointer" },
   xc__hypercall_buffer_free_pages: { parameters: ["pointer", "buffer", "i32"], result: "void" },

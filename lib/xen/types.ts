@@ -32,6 +32,10 @@ export interface DomainInfo {
   totPages: number;
   /** Allocation limit in pages. */
   maxPages: number;
+  /** Pages shared with other domains (memory sharing); not in `totPages`. */
+  shrPages: number;
+  /** Pages paged out by a pager (memory paging). */
+  pagedPages: number;
   /** GMFN of the shared-info page. */
   sharedInfoFrame: number;
   /** Total CPU time in nanoseconds. */
@@ -52,6 +56,16 @@ export interface DomainInfo {
   emulationFlags: number;
   /** `XEN_X86_MSR_*` flags. */
   miscFlags: number;
+}
+
+/** Populate-on-demand state of an HVM domain, from `xc_domain_get_pod_target`. */
+export interface PodTarget {
+  /** Pages allocated (`tot_pages`). */
+  totPages: number;
+  /** Pages in the PoD cache, owned but in no pfn. */
+  podCachePages: number;
+  /** Pfns still populate-on-demand. */
+  podEntries: number;
 }
 
 /** One vcpu, from `xc_vcpu_getinfo`. */

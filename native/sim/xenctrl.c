@@ -87,6 +87,17 @@ XSIM_EXPORT int xc_domain_maximum_gpfn(void *xch, uint32_t domid, uint64_t *gpfn
     return leave(d, 0);
 }
 
+/* No populate-on-demand in the simulator: every populated pfn is a page. */
+XSIM_EXPORT int xc_domain_get_pod_target(void *xch, uint32_t domid, uint64_t *tot_pages,
+                                         uint64_t *pod_cache_pages, uint64_t *pod_entries)
+{
+    ENTER("xc_domain_get_pod_target");
+    if (tot_pages) *tot_pages = atomic_load(&d->tot_pages);
+    if (pod_cache_pages) *pod_cache_pages = 0;
+    if (pod_entries) *pod_entries = 0;
+    return leave(d, 0);
+}
+
 XSIM_EXPORT int xc_get_pfn_type_batch(void *xch, uint32_t domid, unsigned int num, uint64_t *arr)
 {
     ENTER("xc_get_pfn_type_batch");
