@@ -6,6 +6,12 @@
  * buffer and the pages straight from the mapping — a bulk map is one
  * contiguous region — so page contents are never copied in user space.
  *
+ * One record is written behind: while batch N is being written (on Deno's
+ * thread pool, for a file), batch N+1's types are asked for and its pages
+ * mapped, and N's pages are unmapped once written.  libxc does the three
+ * one after another; overlapped, a dom0 with two vcpus saves a paused guest
+ * in about two thirds of the time.
+ *
  * @module
  */
 
@@ -14,7 +20,8 @@ import { MAX_BATCH_SIZE, PAGE_SIZE, pageTypeHasData, REC_TYPE } from "../libxc/c
 import { PAGE_DATA_HEADER_SIZE } from "../libxc/page_data.ts";
 import { RECORD_HEADER_SIZE, writeRecordHeader } from "../record_header.ts";
 import type { Domain } from "../xen/domain.ts";
-import type { ForeignMemory } from "../xen/foreign_memory.ts";
+import type { ForeignMapping, ForeignMemory } from "../xen/foreign_memory.ts";
+import type { P2mWalk } from "./p2m_walk.ts";
 import { PROT_READ } from "../xen/constants.ts";
 import { XenError } from "../xen/errors.ts";
 
@@ -46,13 +53,11 @@ export class PageSender {
   #sink: ByteSink;
   #batch = new Float64Array(MAX_BATCH_SIZE);
   #count = 0;
-  #head = new Uint8Array(RECORD_HEADER_SIZE + PAGE_DATA_HEADER_SIZE + MAX_BATCH_SIZE * 8);
-  /** The PAGE_DATA header and pfn array as u32 words (from after the record header). */
-  #headWords = new Uint32Array(
-    this.#head.buffer,
-    RECORD_HEADER_SIZE,
-    (PAGE_DATA_HEADER_SIZE + MAX_BATCH_SIZE * 8) / 4,
-  );
+  /** Two record heads: one being written, one being filled. */
+  #heads = [newHead(), newHead()];
+  #nextHead = 0;
+  /** The record being written, and the mapping to release once it is. */
+  #inflight: { written: Promise<void>; mapping?: ForeignMapping } | undefined;
   #dataPfns = new Float64Array(MAX_BATCH_SIZE);
   #counts: SendCounts = { pfns: 0, pages: 0, bytes: 0, records: 0 };
   #lastYield = performance.now();
@@ -71,21 +76,17 @@ export class PageSender {
     return this.#counts;
   }
 
-  /** Queues one pfn; writes a record when the batch is full. */
-  async add(pfn: number): Promise<void> {
-    this.#batch[this.#count++] = pfn;
-    if (this.#count === MAX_BATCH_SIZE) await this.flush();
-  }
-
-  /** Sends every pfn in `[0, count)`, a full batch at a time. */
-  async addRange(count: number): Promise<void> {
-    await this.flush();
-    for (let first = 0; first < count; first += MAX_BATCH_SIZE) {
-      const n = Math.min(MAX_BATCH_SIZE, count - first);
-      for (let i = 0; i < n; i++) this.#batch[i] = first + i;
-      this.#count = n;
-      await this.flush();
+  /**
+   * Sends the windows `walk` asks for, one record each, telling it how many
+   * pages with data each held, until it is done.
+   */
+  async addWalk(walk: P2mWalk): Promise<void> {
+    for (let w; (w = walk.next());) {
+      for (let i = 0; i < w.count; i++) this.#batch[i] = w.first + i;
+      this.#count = w.count;
+      walk.found(await this.#send());
     }
+    await this.#drain();
   }
 
   /**
@@ -110,17 +111,31 @@ export class PageSender {
         if (pfn >= limit) break;
         this.#batch[this.#count++] = pfn;
         n++;
-        if (this.#count === MAX_BATCH_SIZE) await this.flush();
+        if (this.#count === MAX_BATCH_SIZE) await this.#send();
       }
     }
-    await this.flush();
+    await this.#send();
+    await this.#drain();
     return n;
   }
 
-  /** Writes the pending batch as one PAGE_DATA record. */
-  async flush(): Promise<void> {
+  /**
+   * Starts writing the pending batch as one PAGE_DATA record once the
+   * record before it is written; returns its pages with data.  `#drain`
+   * waits for the write.
+   */
+  async #send(): Promise<number> {
+    try {
+      return await this.#sendBehind();
+    } catch (e) {
+      await this.#drain().catch(() => {}); // the first failure is the one to report
+      throw e;
+    }
+  }
+
+  async #sendBehind(): Promise<number> {
     const count = this.#count;
-    if (count === 0) return;
+    if (count === 0) return 0;
     this.#count = 0;
     const pfns = this.#batch.subarray(0, count);
     const types = this.#domain.pfnTypes(pfns);
@@ -129,7 +144,8 @@ export class PageSender {
       if (pageTypeHasData(types[i] >>> 28)) this.#dataPfns[withData++] = pfns[i];
     }
     const headLength = RECORD_HEADER_SIZE + PAGE_DATA_HEADER_SIZE + count * 8;
-    const head = this.#head;
+    const { bytes: head, words: w } = this.#heads[this.#nextHead];
+    this.#nextHead ^= 1;
     writeRecordHeader(
       head,
       0,
@@ -138,7 +154,6 @@ export class PageSender {
     );
     // Little-endian words, as the stream is (x86 only): typed-array stores
     // rather than DataView calls, 2048 of them per batch.
-    const w = this.#headWords;
     w[0] = count;
     w[1] = 0;
     for (let i = 0, at = 2; i < count; i++, at += 2) {
@@ -146,26 +161,18 @@ export class PageSender {
       w[at] = pfn % 0x100000000;
       w[at + 1] = ((pfn / 0x100000000) & 0xfffff) | (types[i] & 0xf0000000);
     }
-    await this.#sink.write(head.subarray(0, headLength));
-    if (withData > 0) {
-      const mapping = this.#memory.map(
-        this.#domain.domid,
-        this.#dataPfns.subarray(0, withData),
-        PROT_READ,
-      );
-      try {
-        if (mapping.failed) {
-          const i = mapping.errors.findIndex((e) => e !== 0);
-          throw new XenError("xenforeignmemory_map", mapping.errors[i], {
-            subject: `domid ${this.#domain.domid}, pfn 0x${mapping.pfn(i).toString(16)}`,
-            reason: "mapping of a page with data failed",
-          });
-        }
-        await this.#sink.write(mapping.all());
-      } finally {
-        mapping.release();
-      }
+    const mapping = withData > 0 ? this.#map(withData) : undefined;
+    try {
+      await this.#drain();
+    } catch (e) {
+      mapping?.release();
+      throw e;
     }
+    const written = this.#write(head.subarray(0, headLength), mapping);
+    // Awaited by the next flush or drain; until then a failure must not
+    // count as unhandled.
+    written.catch(() => {});
+    this.#inflight = { written, mapping };
     const c = this.#counts;
     c.pfns += count;
     c.pages += withData;
@@ -176,5 +183,49 @@ export class PageSender {
       await new Promise((resolve) => setTimeout(resolve, 0));
       this.#lastYield = performance.now();
     }
+    return withData;
   }
+
+  /** Waits until every record is written, and unmaps their pages. */
+  async #drain(): Promise<void> {
+    const f = this.#inflight;
+    if (!f) return;
+    this.#inflight = undefined;
+    try {
+      await f.written;
+    } finally {
+      f.mapping?.release();
+    }
+  }
+
+  async #write(head: Uint8Array, mapping: ForeignMapping | undefined): Promise<void> {
+    await this.#sink.write(head);
+    if (mapping) await this.#sink.write(mapping.all());
+  }
+
+  /** Maps the first `n` of the batch's pages with data; all of them, or throws. */
+  #map(n: number): ForeignMapping {
+    const mapping = this.#memory.map(this.#domain.domid, this.#dataPfns.subarray(0, n), PROT_READ);
+    if (mapping.failed) {
+      const i = mapping.errors.findIndex((e) => e !== 0);
+      const [pfn, errno] = [mapping.pfn(i), mapping.errors[i]];
+      mapping.release();
+      throw new XenError("xenforeignmemory_map", errno, {
+        subject: `domid ${this.#domain.domid}, pfn 0x${pfn.toString(16)}`,
+        reason: "mapping of a page with data failed",
+      });
+    }
+    return mapping;
+  }
+}
+
+function newHead(): { bytes: Uint8Array; words: Uint32Array } {
+  const bytes = new Uint8Array(RECORD_HEADER_SIZE + PAGE_DATA_HEADER_SIZE + MAX_BATCH_SIZE * 8);
+  // The PAGE_DATA header and pfn array as u32 words (from after the record header).
+  const words = new Uint32Array(
+    bytes.buffer,
+    RECORD_HEADER_SIZE,
+    (PAGE_DATA_HEADER_SIZE + MAX_BATCH_SIZE * 8) / 4,
+  );
+  return { bytes, words };
 }

@@ -10,6 +10,9 @@
 import { onInterrupt } from "../interrupts.ts";
 import type { ByteSink } from "./byte_sink.ts";
 
+/** Buffers at least this large are written off the calling thread (a batch of pages is 4 MiB). */
+const ASYNC_WRITE_BYTES = 256 * 1024;
+
 /**
  * Removes a temporary file now; used when the process is interrupted.
  */
@@ -106,13 +109,18 @@ export class AtomicFile implements ByteSink {
   }
 
   /**
-   * Writes all of `bytes`.  Synchronously: a regular file never blocks for
-   * long, and an async write costs a thread-pool round trip per call.
+   * Writes all of `bytes`.  A large buffer is written from Deno's thread
+   * pool, so the caller can prepare the next meanwhile (a save maps its
+   * next batch of pages); a small one synchronously, as a thread-pool round
+   * trip would cost more than the write.  Do not write again before the
+   * promise settles.
    */
-  write(bytes: Uint8Array): Promise<void> {
+  async write(bytes: Uint8Array): Promise<void> {
     let done = 0;
+    if (bytes.length >= ASYNC_WRITE_BYTES) {
+      while (done < bytes.length) done += await this.#file.write(bytes.subarray(done));
+    }
     while (done < bytes.length) done += this.#file.writeSync(bytes.subarray(done));
-    return Promise.resolve();
   }
 
   /** Renames over the target (after an fsync when `durable`). */
