@@ -37,7 +37,11 @@ export interface IterationStats {
 export interface PrecopyStats {
   /** Number of iterations done (the next one would be this number). */
   iteration: number;
-  /** Pages dirty now: what stop-and-copy would send with the guest paused. */
+  /**
+   * Pages dirty now (the last CLEAN's count): what the next pass sends.
+   * Stop-and-copy sends them too, with the guest still running (libxc's
+   * order), and then pauses it for the pages that pass lets through.
+   */
   dirtyCount: number;
   /** Pages in the guest's physmap (p2m size). */
   p2mSize: number;
@@ -115,7 +119,7 @@ export interface DowntimePolicyOptions {
 export interface DowntimeEstimate {
   /** Link throughput, bytes/s, from recent iterations. */
   bandwidth: number;
-  /** Estimated downtime if stopping now, ms. */
+  /** Estimated downtime if stopping now, ms: sending {@linkcode nextDirty} pages paused. */
   downtimeMs: number;
   /** Predicted dirty count after one more iteration. */
   nextDirty: number;
@@ -127,7 +131,6 @@ export function estimateDowntime(s: PrecopyStats): DowntimeEstimate {
   const bytes = recent.reduce((n, h) => n + h.bytesSent, 0);
   const ms = recent.reduce((n, h) => n + h.durationMs, 0);
   const bandwidth = ms > 0 ? (bytes * 1000) / ms : Infinity;
-  const downtimeMs = (s.dirtyCount * s.pageWireBytes * 1000) / bandwidth;
   // The dirty set after a pass tracks the pass's length, which tracks the
   // set it sends: model the ratio of the last two sets as the next ratio.
   const h = s.history;
@@ -139,6 +142,9 @@ export function estimateDowntime(s: PrecopyStats): DowntimeEstimate {
   } else if (h.length === 1 && h[0].pagesSent > 0) {
     nextDirty = Math.round(s.dirtyCount * Math.min(1, s.dirtyCount / h[0].pagesSent));
   }
+  // Stopping now sends the dirty set live first; the guest is paused for
+  // what that last pass leaves dirty.
+  const downtimeMs = (nextDirty * s.pageWireBytes * 1000) / bandwidth;
   return { bandwidth, downtimeMs, nextDirty };
 }
 

@@ -446,33 +446,11 @@ export class SaveSession {
     return it;
   }
 
-  /** CLEAN into the held bitmap (or, for `final`, OR into it); returns the dirty count. */
+  /** CLEAN into the held bitmap (`final`: the guest is stopped); returns the dirty count. */
   #clean(final: boolean): number {
-    const ld = this.#domain.logDirty;
-    if (!final) {
-      const s = ld.clean(this.#bitmap, this.#p2mSize);
-      this.#dirty = s.dirtyCount;
-      return s.dirtyCount;
-    }
-    const extra = new Uint8Array(this.#bitmap.length);
-    ld.clean(extra, this.#p2mSize, { final: true });
-    // Word at a time, and mostly zero words: this runs with the guest
-    // stopped, so it is downtime (a byte loop took ~0.2 s under emulation).
-    const bm = new Uint32Array(
-      this.#bitmap.buffer,
-      this.#bitmap.byteOffset,
-      this.#bitmap.length / 4,
-    );
-    const ex = new Uint32Array(extra.buffer, 0, extra.length / 4);
-    let n = 0;
-    for (let i = 0; i < bm.length; i++) {
-      const b = bm[i] | ex[i];
-      if (b === 0) continue;
-      bm[i] = b;
-      n += popcount32(b);
-    }
-    this.#dirty = n;
-    return n;
+    const s = this.#domain.logDirty.clean(this.#bitmap, this.#p2mSize, { final });
+    this.#dirty = s.dirtyCount;
+    return s.dirtyCount;
   }
 
   /** The guest's name and type from xenstore, when it has entries there. */
@@ -507,16 +485,29 @@ export class SaveSession {
     return this.#suspender.method;
   }
 
-  /** Stop-and-copy: pause, final dirty set, tail records, END. */
+  /**
+   * Stop-and-copy, in libxc's order: the pages the last CLEAN found are
+   * sent while the guest still runs (a last precopy pass, no CLEAN after
+   * it); then the guest is stopped and only what that pass let through —
+   * pages written since the CLEAN — is sent with it stopped, followed by
+   * the tail records and END.
+   */
   async finish(): Promise<SaveStats> {
     this.#expect("precopy", "stopped");
+    let last: IterationStats | undefined;
+    if (this.#phase === "precopy" && this.#dirty > 0) {
+      const bitmap = this.#bitmap.slice();
+      last = await this.#pass(() => this.#sender.addBitmap(bitmap, this.#p2mSize), this.#dirty);
+      this.#iterations.push(last);
+    }
     const t0 = performance.now();
     const bytes0 = this.#out.bytesWritten;
     let pages = 0;
     if (this.#phase === "precopy") {
       await this.#stop();
       this.#phase = "stopped";
-      this.#clean(true);
+      const dirtied = this.#clean(true);
+      if (last) last.dirtyCount = dirtied;
       const bitmap = this.#bitmap.slice();
       await this.#pass(() => this.#sender.addBitmap(bitmap, this.#p2mSize), this.#dirty).then(
         (it) => {
@@ -628,11 +619,4 @@ export class SaveSession {
       throw e;
     }
   }
-}
-
-/** Set bits of a 32-bit word. */
-function popcount32(v: number): number {
-  v = v - ((v >>> 1) & 0x55555555);
-  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
-  return Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }

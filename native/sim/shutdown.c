@@ -21,10 +21,14 @@ int xsim_shutdown(struct xsim_domain *d, int reason, int only_if_running)
         rc = EAGAIN;
     } else {
         atomic_store(&d->shutdown_reason, reason); /* before shut: readers see a whole state */
-        atomic_store(&d->shut, 1);
+        atomic_store(&d->stopping, 1);
         pthread_cond_broadcast(&d->cv);
-        /* Return only once no writer is mid-write, like a pause. */
+        /* Shut down (and reported so) only once no writer is mid-write: Xen
+         * sets is_shut_down only when every vcpu has stopped, so a toolstack
+         * that sees the shutdown never races a write in flight. */
         while (d->parked < d->nwriters) pthread_cond_wait(&d->cv_parked, &d->lock);
+        atomic_store(&d->shut, 1);
+        atomic_store(&d->stopping, 0);
     }
     pthread_mutex_unlock(&d->lock);
     pthread_mutex_unlock(&d->ctl);

@@ -115,7 +115,8 @@ struct xsim_domain {
 
     /* SCHEDOP_shutdown: writers park while shut down as while paused, but
      * the two are independent (unpause does not revive a shut-down guest). */
-    _Atomic int shut;
+    _Atomic int shut;             /* shut down, as getdomaininfo reports it */
+    _Atomic int stopping;         /* shutting down: writers park before shut is set */
     _Atomic int shutdown_reason;  /* SHUTDOWN_*, meaningful while shut */
     uint64_t resumes;             /* under lock */
     int resumed_fast;             /* last xc_domain_resume's fast (0/1), -1 never */
@@ -169,7 +170,7 @@ void xsim_stop_writers(struct xsim_domain *d);
 /* Writers may run only while neither controller-paused nor shut down. */
 static inline int xsim_held(struct xsim_domain *d)
 {
-    return atomic_load(&d->paused) || atomic_load(&d->shut);
+    return atomic_load(&d->paused) || atomic_load(&d->shut) || atomic_load(&d->stopping);
 }
 
 /* shutdown.c: 0, EALREADY if already shut down, EAGAIN if only_if_running

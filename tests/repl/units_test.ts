@@ -85,7 +85,8 @@ Deno.test("stats fields: every name (and alias) parses in a condition and has a 
   assert.equal(v.dirtyPct, 30);
   assert.equal(v.bytes, 6_156_000);
   assert.ok(Math.abs(v.bandwidth - 6_156_000 / 0.15 / 2 ** 20) < 1e-9);
-  assert.ok(Math.abs(v.downtime - (300 * 4104 * 1000) / (6_156_000 / 0.15)) < 1e-9);
+  // Paused for what a last live pass of the 300 leaves: 300 x 300/500.
+  assert.ok(Math.abs(v.downtime - (180 * 4104 * 1000) / (6_156_000 / 0.15)) < 1e-9);
 });
 
 Deno.test("heat map: cells cover equal pfn runs, scale to the size, and any dirt shows", () => {
