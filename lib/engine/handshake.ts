@@ -11,7 +11,7 @@
 import type { ByteSink } from "../io/byte_sink.ts";
 import type { ByteSource } from "../io/byte_source.ts";
 import { StreamReader } from "../io/stream_reader.ts";
-import { guestName, renameGuest } from "../xen/guest_xenstore.ts";
+import { assertNameFree, guestName, renameGuest } from "../xen/guest_xenstore.ts";
 import type { Hypervisor } from "../xen/hypervisor.ts";
 import {
   isMessage,
@@ -78,19 +78,28 @@ export class SourceRename {
     this.#name = name;
   }
 
-  /** For a domain with a name in xenstore; `undefined` when it has none (or no xenstore). */
+  /**
+   * For a domain with a name in xenstore; `undefined` when it has none (or
+   * no xenstore).  Throws if another domain already has the name it will
+   * take: better now than after the whole transfer, as xl would.
+   */
   static of(hv: Hypervisor, domid: number): SourceRename | undefined {
+    let name;
     try {
-      const name = guestName(hv.xenstore, domid);
-      return name ? new SourceRename(hv, domid, name) : undefined;
+      name = guestName(hv.xenstore, domid);
     } catch {
       return undefined;
     }
+    if (!name) return undefined;
+    assertNameFree(hv.xenstore, name + MIGRATED_AWAY_SUFFIX, domid);
+    return new SourceRename(hv, domid, name);
   }
 
-  /** `NAME` → `NAME--migratedaway`. */
+  /** `NAME` → `NAME--migratedaway` (in the downtime: the name was checked when this was made). */
   away(): void {
-    renameGuest(this.#hv.xenstore, this.#domid, this.#name + MIGRATED_AWAY_SUFFIX);
+    renameGuest(this.#hv.xenstore, this.#domid, this.#name + MIGRATED_AWAY_SUFFIX, {
+      nameChecked: true,
+    });
     this.#renamed = true;
   }
 

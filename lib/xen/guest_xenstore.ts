@@ -204,6 +204,39 @@ export function domainCalled(xs: XenStore, name: string, except?: number): numbe
   return undefined;
 }
 
+/** Options of {@linkcode renameGuest}. */
+export interface RenameOptions {
+  /**
+   * The caller has made sure, with {@linkcode assertNameFree}, that no other
+   * domain has the name: a rename in a migration's downtime skips reading
+   * every domain's name again.
+   */
+  nameChecked?: boolean;
+}
+
+/**
+ * Throws (EEXIST) if a domain other than `except` is called `name`.
+ *
+ * @example
+ * ```ts
+ * import { openHypervisor } from "./open.ts";
+ * import { assertNameFree, guestName } from "./guest_xenstore.ts";
+ * using s = await openHypervisor({ sim: "mem=64M" });
+ * const name = guestName(s.hv.xenstore, s.domid!)!;
+ * assertNameFree(s.hv.xenstore, name, s.domid!); // its own name: fine
+ * assertNameFree(s.hv.xenstore, `${name}--other`);
+ * ```
+ */
+export function assertNameFree(xs: XenStore, name: string, except?: number): void {
+  const owner = domainCalled(xs, name, except);
+  if (owner !== undefined) {
+    throw new XenError("rename", 17, {
+      subject: except === undefined ? name : `domid ${except} to ${name}`,
+      reason: `domain ${owner} is already called ${name}`,
+    });
+  }
+}
+
 /**
  * Renames a domain as `libxl_domain_rename` does: refused (EEXIST) when
  * another domain already has `name`; the `/vm` copy follows.
@@ -221,15 +254,14 @@ export function domainCalled(xs: XenStore, name: string, except?: number): numbe
  * dom.destroy();
  * ```
  */
-export function renameGuest(xs: XenStore, domid: number, name: string): void {
+export function renameGuest(
+  xs: XenStore,
+  domid: number,
+  name: string,
+  options: RenameOptions = {},
+): void {
   xs.transaction((t) => {
-    const owner = domainCalled(xs, name, domid);
-    if (owner !== undefined) {
-      throw new XenError("rename", 17, {
-        subject: `domid ${domid} to ${name}`,
-        reason: `domain ${owner} is already called ${name}`,
-      });
-    }
+    if (!options.nameChecked) assertNameFree(xs, name, domid);
     const dom = `/local/domain/${domid}`;
     if (xs.read(`${dom}/name`, t) === undefined) {
       throw new XenError("rename", 2, { subject: `domid ${domid}`, reason: "it has no name" });

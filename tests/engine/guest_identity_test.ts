@@ -98,3 +98,27 @@ Deno.test("migrate: the source becomes NAME--migratedaway, the receiver NAME; th
     s.hv.domain(r.domid).destroy();
   }
 });
+
+Deno.test("migrate: NAME--migratedaway already taken is refused before anything is sent", async () => {
+  using s = await simSession("mem=64M,vcpus=1,rate=20000");
+  const xs = s.hv.xenstore;
+  const name = guestName(xs, s.domid)!;
+  const squatter = s.sim.createDomain("mem=64M");
+  xs.write(`/local/domain/${squatter}/name`, `${name}--migratedaway`);
+  const [tx, rx] = memoryChannelPair();
+  let sent = 0;
+  const counting = {
+    ...tx,
+    sink: { write: (b: Uint8Array) => (sent += b.length, tx.sink.write(b)), close: tx.sink.close },
+  };
+  await assert.rejects(
+    migrateDomain(s.hv, s.domid, counting, { live: true }),
+    new RegExp(`domain ${squatter} is already called ${name}--migratedaway`),
+  );
+  assert.equal(sent, 0, "no stream byte was sent");
+  const info = s.hv.domain(s.domid).info();
+  assert.ok(!info.shutdown && !info.paused, "the guest was never stopped");
+  assert.equal(guestName(xs, s.domid), name);
+  rx.source.close?.();
+  s.sim.destroyDomain(squatter);
+});
