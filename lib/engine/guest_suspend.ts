@@ -44,8 +44,10 @@ export class SuspendError extends Error {
 }
 
 const POLL_MS = 1;
-/** Longest pause between two polls of the guest, ms. */
+/** Longest pause between two polls of the guest, ms (without watches). */
 const POLL_MAX_MS = 8;
+/** Longest wait for a watch event before checking again, ms. */
+const WAIT_SLICE_MS = 100;
 
 /** Poll intervals: 1 ms, doubling up to {@linkcode POLL_MAX_MS}. */
 function backoff(): () => number {
@@ -110,7 +112,7 @@ export class GuestSuspender {
   #choose(): SuspendMethod {
     const wanted = this.#options.method ?? "auto";
     if (wanted !== "auto") return wanted;
-    const info = this.#domain.info();
+    const info = this.#domain.state();
     // A paused or shut-down guest cannot answer a request.
     if (info.paused || info.shutdown) return "pause";
     try {
@@ -139,70 +141,108 @@ export class GuestSuspender {
     }
     const xs = this.#hv.xenstore;
     const node = this.#controlNode();
-    xs.write(node, "suspend");
-    this.#state = "requested";
-    const ackMs = this.#options.ackTimeoutMs ?? 60_000;
-    const ackBy = performance.now() + ackMs;
-    const poll = backoff();
-    for (let round = 1; !this.#acknowledged(xs, node); round++) {
-      if (performance.now() > ackBy) {
-        if (this.#withdraw(xs)) break; // taken just now: it will suspend
-        this.#state = "running";
-        throw new SuspendError(
-          `domain ${this.#domain.domid} did not acknowledge the suspend request within ` +
-            `${ackMs} ms (does it have PV drivers?); it was withdrawn`,
-        );
-      }
-      // A guest that crashed or was shut down will never answer (checked
-      // every eighth poll: each poll takes CPU the suspending guest needs).
-      if (round % 8 === 0) {
-        const info = this.#domain.info();
-        if (info.dying || (info.shutdown && info.shutdownCode !== SHUTDOWN_suspend)) {
+    const changes = this.#changes(xs, node);
+    try {
+      xs.write(node, "suspend");
+      this.#state = "requested";
+      const ackMs = this.#options.ackTimeoutMs ?? 60_000;
+      const ackBy = performance.now() + ackMs;
+      while (!this.#acknowledged(xs, node)) {
+        const now = performance.now();
+        if (now > ackBy) {
+          if (this.#withdraw(xs)) break; // taken just now: it will suspend
+          this.#state = "running";
+          throw new SuspendError(
+            `domain ${this.#domain.domid} did not acknowledge the suspend request within ` +
+              `${ackMs} ms (does it have PV drivers?); it was withdrawn`,
+          );
+        }
+        // A guest that crashed or was shut down will never answer.
+        const state = this.#domain.state();
+        if (state.dying || (state.shutdown && state.shutdownCode !== SHUTDOWN_suspend)) {
           this.#state = "running";
           throw new SuspendError(
             `domain ${this.#domain.domid} ${
-              info.dying ? "is dying" : `shut down (${shutdownReason(info.shutdownCode)})`
+              state.dying ? "is dying" : `shut down (${shutdownReason(state.shutdownCode)})`
             } instead of acknowledging the suspend request`,
           );
         }
-        if (info.shutdown) break; // suspended already
+        if (state.shutdown) break; // suspended already
+        await changes.next(ackBy - now);
+        if (this.#state !== "requested") return; // resumed (interrupted) meanwhile
       }
-      await sleep(poll());
-      if (this.#state !== "requested") return; // resumed (interrupted) meanwhile
-    }
-    const suspendMs = this.#options.suspendTimeoutMs ?? 60_000;
-    const suspendBy = performance.now() + suspendMs;
-    const wait = backoff();
-    for (;;) {
-      const info = this.#domain.info();
-      if (info.shutdown) {
-        if (info.shutdownCode !== SHUTDOWN_suspend) {
+      const suspendMs = this.#options.suspendTimeoutMs ?? 60_000;
+      const suspendBy = performance.now() + suspendMs;
+      for (;;) {
+        const state = this.#domain.state();
+        if (state.shutdown) {
+          if (state.shutdownCode !== SHUTDOWN_suspend) {
+            this.#state = "running";
+            throw new SuspendError(
+              `domain ${this.#domain.domid} shut down (${shutdownReason(state.shutdownCode)}) ` +
+                `instead of suspending`,
+            );
+          }
+          this.#state = "suspended";
+          return;
+        }
+        const now = performance.now();
+        if (now > suspendBy) {
           this.#state = "running";
           throw new SuspendError(
-            `domain ${this.#domain.domid} shut down (${shutdownReason(info.shutdownCode)}) ` +
-              `instead of suspending`,
+            `domain ${this.#domain.domid} acknowledged the suspend request but did not suspend ` +
+              `within ${suspendMs} ms`,
           );
         }
-        this.#state = "suspended";
-        return;
+        await changes.next(suspendBy - now);
+        if (this.#state !== "requested") return;
       }
-      if (performance.now() > suspendBy) {
-        this.#state = "running";
-        throw new SuspendError(
-          `domain ${this.#domain.domid} acknowledged the suspend request but did not suspend ` +
-            `within ${suspendMs} ms`,
-        );
-      }
-      await sleep(wait());
-      if (this.#state !== "requested") return;
+    } finally {
+      changes.close();
     }
+  }
+
+  /**
+   * Wakes for what the suspend waits on, as libxl does: xenstore watches on
+   * the control node (the acknowledgement) and `@releaseDomain` (fired when
+   * a domain shuts down), so the wait costs no CPU the suspending guest
+   * needs and ends as soon as xenstored reports.  Where xenstored refuses
+   * the watches, polls with back-off instead.  A wait never exceeds
+   * {@linkcode WAIT_SLICE_MS}, so an interrupt is noticed.
+   */
+  #changes(xs: XenStore, node: string): { next(ms: number): Promise<unknown>; close(): void } {
+    const token = `xenmig-suspend-${this.#domain.domid}`;
+    const paths = [node, "@releaseDomain"];
+    const watched: string[] = [];
+    try {
+      for (const p of paths) {
+        xs.watch(p, token);
+        watched.push(p);
+      }
+    } catch {
+      for (const p of watched) xs.unwatch(p, token);
+      const poll = backoff();
+      return { next: (ms) => sleep(Math.min(ms, poll())), close() {} };
+    }
+    return {
+      next: (ms) => xs.watchEvents(Math.min(ms, WAIT_SLICE_MS)),
+      close() {
+        for (const p of paths) {
+          try {
+            xs.unwatch(p, token);
+          } catch {
+            // xenstored gone: nothing left to unregister.
+          }
+        }
+      },
+    };
   }
 
   #waitSuspendedSync(ms: number): boolean {
     const until = performance.now() + ms;
     const cell = new Int32Array(new SharedArrayBuffer(4));
     for (;;) {
-      const info = this.#domain.info();
+      const info = this.#domain.state();
       if (info.shutdown) return info.shutdownCode === SHUTDOWN_suspend;
       if (performance.now() > until) return false;
       Atomics.wait(cell, 0, 0, POLL_MS);

@@ -41,6 +41,7 @@ import type {
   CpuPolicy,
   CreateDomainConfig,
   DomainInfo,
+  DomainState,
   GnttabSeed,
   LogDirtyStats,
   PodTarget,
@@ -67,6 +68,21 @@ function uuid(bytes: Uint8Array): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+/** The run state in a domain's `XEN_DOMINF_*` flags. */
+function domainState(flags: number): DomainState {
+  return {
+    flags,
+    dying: (flags & XEN_DOMINF_dying) !== 0,
+    hvm: (flags & XEN_DOMINF_hvm_guest) !== 0,
+    hap: (flags & XEN_DOMINF_hap) !== 0,
+    paused: (flags & XEN_DOMINF_paused) !== 0,
+    running: (flags & XEN_DOMINF_running) !== 0,
+    blocked: (flags & XEN_DOMINF_blocked) !== 0,
+    shutdown: (flags & XEN_DOMINF_shutdown) !== 0,
+    shutdownCode: (flags >>> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask,
+  };
+}
+
 function checkDomid(domid: number): void {
   if (!Number.isInteger(domid) || domid < 0 || domid >= DOMID_FIRST_RESERVED) {
     throw new RangeError(`domid ${domid} is not in 0..${DOMID_FIRST_RESERVED - 1}`);
@@ -80,6 +96,7 @@ export class XenCalls {
   #xch: Deno.PointerObject | null;
   #fmem: Deno.PointerObject | null;
   #typeWords = new Uint32Array(2048);
+  #stateBuf = structBuffer("xen_domctl_getdomaininfo");
 
   private constructor(
     libs: XenLibraries,
@@ -177,18 +194,9 @@ export class XenCalls {
     const out: DomainInfo[] = [];
     const T = "xen_domctl_getdomaininfo";
     for (let i = 0; i < n; i++) {
-      const flags = getField(buf, T, "flags", i);
       out.push({
         domid: getField(buf, T, "domain", i),
-        flags,
-        dying: (flags & XEN_DOMINF_dying) !== 0,
-        hvm: (flags & XEN_DOMINF_hvm_guest) !== 0,
-        hap: (flags & XEN_DOMINF_hap) !== 0,
-        paused: (flags & XEN_DOMINF_paused) !== 0,
-        running: (flags & XEN_DOMINF_running) !== 0,
-        blocked: (flags & XEN_DOMINF_blocked) !== 0,
-        shutdown: (flags & XEN_DOMINF_shutdown) !== 0,
-        shutdownCode: (flags >>> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask,
+        ...domainState(getField(buf, T, "flags", i)),
         totPages: getField(buf, T, "tot_pages", i),
         maxPages: getField(buf, T, "max_pages", i),
         shrPages: getField(buf, T, "shr_pages", i),
@@ -206,6 +214,22 @@ export class XenCalls {
       });
     }
     return out;
+  }
+
+  /**
+   * One domain's run state alone: what a poll for a guest's suspend needs,
+   * without decoding (and allocating) the rest of its info each time.
+   */
+  domainState(domid: number): DomainState {
+    const T = "xen_domctl_getdomaininfo";
+    const buf = this.#stateBuf;
+    const call = "xc_domain_getinfolist";
+    const n = this.#libs.ctrl.symbols[call](this.#handle(call), domid, 1, buf);
+    if (n < 0) this.#fail(call, `domid ${domid}`);
+    if (n === 0 || getField(buf, T, "domain") !== domid) {
+      throw new XenError(call, 3, { subject: `domid ${domid}` });
+    }
+    return domainState(getField(buf, T, "flags"));
   }
 
   /**

@@ -9,7 +9,15 @@
 
 import type { XenCalls } from "./calls.ts";
 import { LogDirty, type Releasable } from "./log_dirty.ts";
-import type { CpuPolicy, DomainInfo, GnttabSeed, PodTarget, TscInfo, VcpuInfo } from "./types.ts";
+import type {
+  CpuPolicy,
+  DomainInfo,
+  DomainState,
+  GnttabSeed,
+  PodTarget,
+  TscInfo,
+  VcpuInfo,
+} from "./types.ts";
 
 /**
  * A domain handle.  Holds no native resource itself; every method is one
@@ -50,6 +58,11 @@ export class Domain {
   /** Current state (`xc_domain_getinfolist` for this domid). */
   info(): DomainInfo {
     return this.#calls.domainInfo(this.domid);
+  }
+
+  /** Run state alone (paused, shut down and why, dying): cheaper than {@linkcode info} to poll. */
+  state(): DomainState {
+    return this.#calls.domainState(this.domid);
   }
 
   /** `xc_domain_pause`; returns once the guest's vcpus have stopped. */

@@ -20,6 +20,9 @@ function join(dir: string, name: string): string {
   return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
 }
 
+/** `POLLIN` (`poll.h`). */
+const POLLIN = 1;
+
 /** Which implementation answers the calls. */
 export type Backend = "xen" | "sim";
 
@@ -132,6 +135,11 @@ export interface XenLibraries {
    * nothing between an FFI return and this read makes a failing syscall.
    */
   errno(): number;
+  /**
+   * Waits, on a worker thread, until `fd` is readable or `timeoutMs` has
+   * passed (`poll(2)`); resolves to whether it is readable.
+   */
+  waitReadable(fd: number, timeoutMs: number): Promise<boolean>;
   /** Unloads everything this opened. */
   close(): void;
 }
@@ -166,6 +174,16 @@ export function loadXenLibraries(paths: LibraryPaths): XenLibraries {
       errno() {
         const p = libc.symbols.__errno_location();
         return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
+      },
+      async waitReadable(fd, timeoutMs) {
+        // struct pollfd { int fd; short events; short revents; }
+        const pfd = new Int32Array(2);
+        pfd[0] = fd;
+        const shorts = new Int16Array(pfd.buffer);
+        shorts[2] = POLLIN;
+        const n = await libc.symbols.poll(new Uint8Array(pfd.buffer), 1n, Math.ceil(timeoutMs));
+        // n < 0 (EINTR): report nothing; callers wait again.
+        return n > 0 && (shorts[3] & POLLIN) !== 0;
       },
       close() {
         for (const lib of held.reverse()) lib.close();

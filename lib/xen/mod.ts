@@ -70,9 +70,11 @@ export type {
   CpuPolicy,
   CreateDomainConfig,
   DomainInfo,
+  DomainState,
   GnttabSeed,
   LogDirtyStats,
   MsrEntry,
+  PodTarget,
   TscInfo,
   VcpuInfo,
 } from "./types.ts";

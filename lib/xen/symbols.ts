@@ -163,6 +163,13 @@ export const XENSTORE_SYMBOLS = {
   // char *xs_get_domain_path(h, unsigned domid)
   xs_get_domain_path: { parameters: ["pointer", "u32"], result: "pointer" },
   xs_is_domain_introduced: { parameters: ["pointer", "u32"], result: "bool" },
+  // bool xs_watch(h, const char *path, const char *token); likewise xs_unwatch
+  xs_watch: { parameters: ["pointer", "buffer", "buffer"], result: "bool" },
+  xs_unwatch: { parameters: ["pointer", "buffer", "buffer"], result: "bool" },
+  // int xs_fileno(h): readable while watch events are queued
+  xs_fileno: { parameters: ["pointer"], result: "i32" },
+  // char **xs_check_watch(h): one queued event (path, token; one malloc'd block), or NULL
+  xs_check_watch: { parameters: ["pointer"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**
@@ -195,4 +202,7 @@ export const FOREIGNMEMORY_SYMBOLS = {
 export const LIBC_SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
   free: { parameters: ["pointer"], result: "void" },
+  // int poll(struct pollfd *fds, nfds_t nfds, int timeout), on a worker
+  // thread: waiting for xenstore watch events must not block the event loop.
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
 } as const satisfies Deno.ForeignLibraryInterface;

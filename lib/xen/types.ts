@@ -6,10 +6,8 @@
 
 import type { CpuidLeaf, MsrEntry } from "../libxc/records.ts";
 
-/** One domain, decoded from `struct xen_domctl_getdomaininfo`. */
-export interface DomainInfo {
-  /** Domain id. */
-  domid: number;
+/** A domain's run state, from its `XEN_DOMINF_*` flags. */
+export interface DomainState {
   /** Raw `XEN_DOMINF_*` flags. */
   flags: number;
   /** `XEN_DOMINF_dying`. */
@@ -28,6 +26,12 @@ export interface DomainInfo {
   shutdown: boolean;
   /** Guest-supplied shutdown code (valid when `shutdown`). */
   shutdownCode: number;
+}
+
+/** One domain, decoded from `struct xen_domctl_getdomaininfo`. */
+export interface DomainInfo extends DomainState {
+  /** Domain id. */
+  domid: number;
   /** Pages currently allocated. */
   totPages: number;
   /** Allocation limit in pages. */

@@ -50,6 +50,25 @@ function cString(path: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/** A path to watch: a node (absolute) or a special path such as `@releaseDomain`. */
+function watchPath(path: string): Uint8Array<ArrayBuffer> {
+  if (/^@[A-Za-z]+$/.test(path)) return encoder.encode(path + "\0");
+  return cString(path);
+}
+
+/** One fired watch. */
+export interface WatchEvent {
+  /** The path that changed (the special path itself for `@...` watches). */
+  path: string;
+  /** The token the watch was registered with. */
+  token: string;
+}
+
+/** A NUL-terminated token. */
+function cString0(s: string): Uint8Array<ArrayBuffer> {
+  return encoder.encode(s + "\0");
+}
+
 /**
  * An open xenstore connection.  Every method is one libxenstore call and
  * throws a {@linkcode XenError} naming it on failure, except that a missing
@@ -69,6 +88,8 @@ function cString(path: string): Uint8Array<ArrayBuffer> {
 export class XenStore implements Disposable {
   #libs: XenLibraries;
   #h: Deno.PointerObject | null;
+  /** `xs_fileno`, once asked for. */
+  #fd?: number;
 
   /** @internal Opened by `Hypervisor`; throws when xenstored is unreachable. */
   constructor(libs: XenLibraries) {
@@ -227,6 +248,67 @@ export class XenStore implements Disposable {
             ? `still conflicting after ${TRANSACTION_ATTEMPTS} attempts`
             : undefined,
         });
+      }
+    }
+  }
+
+  /**
+   * Watches `path` and everything below it (or a special path such as
+   * `@releaseDomain`, fired when a domain shuts down or dies) until
+   * {@linkcode unwatch}; events carry `token`.  xenstored fires a new watch
+   * once at once.
+   */
+  watch(path: string, token: string): void {
+    const call = "xs_watch";
+    if (
+      !this.#libs.store.symbols[call](this.#handle(call, path), watchPath(path), cString0(token))
+    ) {
+      this.#fail(call, path);
+    }
+  }
+
+  /** Removes a watch (and its queued events); quiet when there is no such watch. */
+  unwatch(path: string, token: string): void {
+    const call = "xs_unwatch";
+    if (
+      !this.#libs.store.symbols[call](this.#handle(call, path), watchPath(path), cString0(token))
+    ) {
+      this.#absent(call, path);
+    }
+  }
+
+  /**
+   * The watch events queued now, or, if none, the first to come within
+   * `timeoutMs` (and any queued with it); `[]` when none came.  The wait
+   * is on a worker thread: timers and signal handlers keep running.
+   */
+  async watchEvents(timeoutMs: number): Promise<WatchEvent[]> {
+    let events = this.#checkWatches();
+    if (events.length || timeoutMs <= 0) return events;
+    const call = "xs_fileno";
+    this.#fd ??= this.#libs.store.symbols[call](this.#handle(call));
+    if (this.#fd < 0) {
+      this.#fd = undefined;
+      this.#fail(call, "");
+    }
+    if (await this.#libs.waitReadable(this.#fd, timeoutMs)) events = this.#checkWatches();
+    return events;
+  }
+
+  #checkWatches(): WatchEvent[] {
+    const out: WatchEvent[] = [];
+    for (;;) {
+      const vec = this.#libs.store.symbols.xs_check_watch(this.#handle("xs_check_watch"));
+      if (vec === null) return out; // EAGAIN: none queued
+      try {
+        const view = new Deno.UnsafePointerView(vec);
+        const [path, token] = [view.getPointer(0), view.getPointer(8)];
+        out.push({
+          path: path === null ? "" : Deno.UnsafePointerView.getCString(path),
+          token: token === null ? "" : Deno.UnsafePointerView.getCString(token),
+        });
+      } finally {
+        this.#libs.free(vec);
       }
     }
   }

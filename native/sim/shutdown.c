@@ -32,6 +32,8 @@ int xsim_shutdown(struct xsim_domain *d, int reason, int only_if_running)
     }
     pthread_mutex_unlock(&d->lock);
     pthread_mutex_unlock(&d->ctl);
+    /* xenstored sees VIRQ_DOM_EXC and fires @releaseDomain for a shutdown. */
+    if (rc == 0) xsim_xs_fire("@releaseDomain");
     return rc;
 }
 

@@ -301,5 +301,7 @@ XSIM_EXPORT int xc_domain_destroy(void *xch, uint32_t domid)
 {
     if (xsim_check_xch(xch, "xc_domain_destroy")) return -1;
     int rc = xsim_destroy(domid);
-    return rc ? xsim_fail(rc, "xc_domain_destroy: no domain %u", domid) : 0;
+    if (rc) return xsim_fail(rc, "xc_domain_destroy: no domain %u", domid);
+    xsim_xs_fire("@releaseDomain"); /* the domain died */
+    return 0;
 }

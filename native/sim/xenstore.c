@@ -7,9 +7,13 @@
  * Semantics kept from xenstored: writes and mkdir create missing parents
  * with empty values, new nodes inherit their parent's permissions, paths
  * are absolute with xenstored's character set, errors are false/NULL plus
- * errno.  Simplified: transactions have no isolation (operations apply at
- * once; ending, even with abort, only closes the id), xs_directory lists
- * children in insertion order, and there are no watches.
+ * errno.  Watches as libxenstore delivers them: an event on registration,
+ * then one for every change at or below the watched path (a special path
+ * like @releaseDomain fires as itself), queued per handle, with a byte per
+ * event on the pipe xs_fileno returns.  Simplified: transactions have no
+ * isolation (operations apply at once and fire at once; ending, even with
+ * abort, only closes the id), and xs_directory lists children in insertion
+ * order.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "xsim.h"
 
@@ -30,8 +36,17 @@ struct xs_permissions {
     unsigned int perms;
 };
 
+struct watch {
+    char *path, *token;
+};
+
 struct xs_handle {
     uint32_t magic;
+    struct watch *watches; /* registered */
+    size_t nwatches, capwatches;
+    struct watch *events; /* fired, oldest first: (path that changed, token) */
+    size_t nevents, capevents;
+    int pipe[2]; /* -1 until xs_fileno; a byte per queued event */
 };
 
 struct node {
@@ -167,6 +182,53 @@ static void unlink_node(struct node *n)
     free_node(n);
 }
 
+/* ---- watches (xs_lock held) ---------------------------------------------- */
+
+static void queue_event(struct xs_handle *h, const char *path, const char *token)
+{
+    if (grow((void **)&h->events, &h->capevents, h->nevents + 1, sizeof(*h->events))) return;
+    char *p = strdup(path), *t = strdup(token);
+    if (!p || !t) {
+        free(p);
+        free(t);
+        return; /* as a full xenstored queue: the event is lost, not the store */
+    }
+    h->events[h->nevents++] = (struct watch){p, t};
+    if (h->pipe[1] >= 0) {
+        char b = 0;
+        (void)!write(h->pipe[1], &b, 1);
+    }
+}
+
+/* Whether a change at `changed` fires a watch on `watched` (at or below it). */
+static int fires(const char *watched, const char *changed)
+{
+    if (watched[0] == '@' || changed[0] == '@') return !strcmp(watched, changed);
+    size_t n = strlen(watched);
+    if (n == 1) return 1; /* a watch on / sees everything */
+    return !strncmp(watched, changed, n) && (changed[n] == 0 || changed[n] == '/');
+}
+
+/* A change at `path`; `subtree`: also watches below it (a removal). */
+static void fire_locked(const char *path, int subtree)
+{
+    for (size_t i = 0; i < nhandles; i++) {
+        struct xs_handle *h = handles[i];
+        for (size_t j = 0; j < h->nwatches; j++) {
+            struct watch *w = &h->watches[j];
+            if (fires(w->path, path) || (subtree && fires(path, w->path)))
+                queue_event(h, path, w->token);
+        }
+    }
+}
+
+void xsim_xs_fire(const char *path)
+{
+    pthread_mutex_lock(&xs_lock);
+    fire_locked(path, 0);
+    pthread_mutex_unlock(&xs_lock);
+}
+
 /* ---- argument checks ----------------------------------------------------- */
 
 /* xenstored's rules for an absolute path. */
@@ -227,6 +289,7 @@ XSIM_EXPORT struct xs_handle *xs_open(unsigned long flags)
     struct xs_handle *h = calloc(1, sizeof(*h));
     if (!h) return NULL;
     h->magic = XS_HANDLE_MAGIC;
+    h->pipe[0] = h->pipe[1] = -1;
     pthread_mutex_lock(&xs_lock);
     if (grow((void **)&handles, &caphandles, nhandles + 1, sizeof(*handles))) {
         pthread_mutex_unlock(&xs_lock);
@@ -247,6 +310,11 @@ XSIM_EXPORT void xs_close(struct xs_handle *h)
         if (handles[i] == h) {
             handles[i] = handles[--nhandles];
             h->magic = 0;
+            for (size_t j = 0; j < h->nwatches; j++) free(h->watches[j].path), free(h->watches[j].token);
+            for (size_t j = 0; j < h->nevents; j++) free(h->events[j].path), free(h->events[j].token);
+            free(h->watches);
+            free(h->events);
+            if (h->pipe[0] >= 0) close(h->pipe[0]), close(h->pipe[1]);
             free(h);
             break;
         }
@@ -288,6 +356,7 @@ static int write_locked(const char *path, const void *data, unsigned len)
     free(n->value);
     n->value = v;
     n->len = len;
+    fire_locked(path, 0);
     return 0;
 }
 
@@ -309,7 +378,10 @@ int xsim_xs_consume(const char *path, int (*parse)(const void *data, unsigned le
     pthread_mutex_lock(&xs_lock);
     struct node *n = walk(path, 0);
     int r = n ? parse(n->value, n->len) : -1;
-    if (r >= 0) n->len = 0; /* the value buffer stays allocated; "" needs no bytes */
+    if (r >= 0) {
+        n->len = 0; /* the value buffer stays allocated; "" needs no bytes */
+        fire_locked(path, 0);
+    }
     pthread_mutex_unlock(&xs_lock);
     return r;
 }
@@ -318,7 +390,9 @@ XSIM_EXPORT bool xs_mkdir(struct xs_handle *h, xs_transaction_t t, const char *p
 {
     int err = enter(h, t, path);
     if (err) return fail(err);
-    return done(walk(path, 1) ? 0 : errno);
+    if (!walk(path, 1)) return done(errno);
+    fire_locked(path, 0);
+    return done(0);
 }
 
 XSIM_EXPORT bool xs_rm(struct xs_handle *h, xs_transaction_t t, const char *path)
@@ -329,6 +403,7 @@ XSIM_EXPORT bool xs_rm(struct xs_handle *h, xs_transaction_t t, const char *path
     struct node *n = walk(path, 0);
     if (!n) return done(ENOENT);
     unlink_node(n);
+    fire_locked(path, 1);
     return done(0);
 }
 
@@ -379,7 +454,118 @@ XSIM_EXPORT bool xs_set_permissions(struct xs_handle *h, xs_transaction_t t, con
     free(n->perms);
     n->perms = p;
     n->nperms = num_perms;
+    fire_locked(path, 0);
     return done(0);
+}
+
+/* ---- watches --------------------------------------------------------------- */
+
+static int valid_watch_path(const char *path)
+{
+    if (path && path[0] == '@') return strlen(path) < 64 && strspn(path + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(path) - 1;
+    return valid_path(path);
+}
+
+XSIM_EXPORT bool xs_watch(struct xs_handle *h, const char *path, const char *token)
+{
+    if (!valid_watch_path(path) || !token) return fail(EINVAL);
+    int err = enter(h, 0, NULL);
+    if (err) return fail(err);
+    if (grow((void **)&h->watches, &h->capwatches, h->nwatches + 1, sizeof(*h->watches)))
+        return done(ENOMEM);
+    char *p = strdup(path), *t = strdup(token);
+    if (!p || !t) {
+        free(p);
+        free(t);
+        return done(ENOMEM);
+    }
+    h->watches[h->nwatches++] = (struct watch){p, t};
+    queue_event(h, path, token); /* xenstored fires a new watch once at once */
+    return done(0);
+}
+
+XSIM_EXPORT bool xs_unwatch(struct xs_handle *h, const char *path, const char *token)
+{
+    if (!path || !token) return fail(EINVAL);
+    int err = enter(h, 0, NULL);
+    if (err) return fail(err);
+    size_t i = 0;
+    while (i < h->nwatches && (strcmp(h->watches[i].path, path) || strcmp(h->watches[i].token, token))) i++;
+    if (i == h->nwatches) return done(ENOENT);
+    free(h->watches[i].path);
+    free(h->watches[i].token);
+    h->watches[i] = h->watches[--h->nwatches];
+    /* As libxenstore: queued events of a token no longer watched are dropped. */
+    int still = 0;
+    for (size_t j = 0; j < h->nwatches; j++) still |= !strcmp(h->watches[j].token, token);
+    for (size_t j = 0; !still && j < h->nevents;) {
+        if (strcmp(h->events[j].token, token)) {
+            j++;
+            continue;
+        }
+        free(h->events[j].path);
+        free(h->events[j].token);
+        memmove(&h->events[j], &h->events[j + 1], (h->nevents - j - 1) * sizeof(*h->events));
+        h->nevents--;
+        char b;
+        if (h->pipe[0] >= 0) (void)!read(h->pipe[0], &b, 1);
+    }
+    return done(0);
+}
+
+XSIM_EXPORT int xs_fileno(struct xs_handle *h)
+{
+    int err = enter(h, 0, NULL);
+    if (err) {
+        errno = err;
+        return -1;
+    }
+    if (h->pipe[0] < 0) {
+        if (pipe2(h->pipe, O_CLOEXEC | O_NONBLOCK)) {
+            done(errno);
+            return -1;
+        }
+        for (size_t i = 0; i < h->nevents; i++) {
+            char b = 0;
+            (void)!write(h->pipe[1], &b, 1);
+        }
+    }
+    int fd = h->pipe[0];
+    done(0);
+    return fd;
+}
+
+/* One queued event as libxenstore returns it: vec[XS_WATCH_PATH], vec[XS_WATCH_TOKEN] in one block. */
+XSIM_EXPORT char **xs_check_watch(struct xs_handle *h)
+{
+    int err = enter(h, 0, NULL);
+    if (err) {
+        errno = err;
+        return NULL;
+    }
+    if (h->nevents == 0) {
+        done(EAGAIN);
+        return NULL;
+    }
+    struct watch e = h->events[0];
+    size_t lp = strlen(e.path) + 1, lt = strlen(e.token) + 1;
+    char **vec = malloc(2 * sizeof(char *) + lp + lt);
+    if (!vec) {
+        done(ENOMEM);
+        return NULL;
+    }
+    vec[0] = (char *)(vec + 2);
+    vec[1] = vec[0] + lp;
+    memcpy(vec[0], e.path, lp);
+    memcpy(vec[1], e.token, lt);
+    free(e.path);
+    free(e.token);
+    memmove(&h->events[0], &h->events[1], (h->nevents - 1) * sizeof(*h->events));
+    h->nevents--;
+    char b;
+    if (h->pipe[0] >= 0) (void)!read(h->pipe[0], &b, 1);
+    done(0);
+    return vec;
 }
 
 /* ---- transactions -------------------------------------------------------- */

@@ -182,6 +182,7 @@ int xsim_shutdown(struct xsim_domain *d, int reason, int only_if_running);
  * (the guest's acknowledgement).  Returns parse's result, -1 if absent. */
 int xsim_xs_consume(const char *path, int (*parse)(const void *data, unsigned len));
 int xsim_xs_introduced(uint32_t domid, uint64_t *mfn, uint32_t *port);
+void xsim_xs_fire(const char *path); /* fire watches on path (e.g. @releaseDomain) */
 void xsim_xs_domain_gone(uint32_t domid);
 void xsim_xs_reset(void);
 int64_t xsim_xs_handles_live(void);

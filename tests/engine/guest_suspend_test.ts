@@ -80,3 +80,22 @@ Deno.test("auto: a paused guest, or one without control/shutdown, is paused inst
   b.resume();
   equal(dom.info().paused, false);
 });
+
+Deno.test("the suspend waits on xenstore watches: a slow guest costs a few wake-ups, not a poll loop", async () => {
+  using s = await simSession("mem=64M,rate=20000");
+  const dom = s.hv.domain(s.domid);
+  s.sim.setGuestAgent(s.domid, true, 300); // acknowledges after 300 ms
+  let looks = 0;
+  const state = dom.state.bind(dom);
+  dom.state = () => (looks++, state());
+  const g = new GuestSuspender(s.hv, dom);
+  const t0 = performance.now();
+  await g.suspend();
+  const ms = performance.now() - t0;
+  ok(g.suspended && ms >= 250, `suspended after ${ms.toFixed(0)} ms`);
+  // Back-off polling (8 ms at most) would have looked ~40 times in 300 ms;
+  // watches wake on the registration event, the acknowledgement, the
+  // shutdown and at most one 100 ms slice each.
+  ok(looks <= 10, `the domain's state was read ${looks} times`);
+  g.resume();
+});

@@ -13,6 +13,7 @@ import {
 } from "../../lib/xen/guest_xenstore.ts";
 import { openHypervisor } from "../../lib/xen/open.ts";
 import { XenError } from "../../lib/xen/errors.ts";
+import type { WatchEvent } from "../../lib/xen/xenstore.ts";
 import {
   HVM_PARAM_CONSOLE_EVTCHN,
   HVM_PARAM_CONSOLE_PFN,
@@ -113,4 +114,57 @@ Deno.test("rename refuses a taken name; destroy removes the entries and releases
   equal(guestNames(xs).has(other.domid), false);
   // Removing again is quiet.
   removeGuestEntries(xs, other.domid);
+});
+
+Deno.test("xenstore watches: fired once at once, then for changes at or below the path only", async () => {
+  using s = await openHypervisor({ sim: "mem=64M", simLibrary: SIM_PATH });
+  const xs = s.hv.xenstore;
+  xs.watch("/tw/a", "tok");
+  deepStrictEqual(await xs.watchEvents(0), [{ path: "/tw/a", token: "tok" }], "the initial event");
+  deepStrictEqual(await xs.watchEvents(30), [], "nothing changed: none within the timeout");
+  xs.write("/tw/b", "elsewhere");
+  xs.write("/tw/a/deep", "1");
+  xs.write("/tw/ab", "a sibling whose name only starts like it");
+  xs.rm("/tw/a");
+  deepStrictEqual(await xs.watchEvents(100), [
+    { path: "/tw/a/deep", token: "tok" },
+    { path: "/tw/a", token: "tok" },
+  ]);
+  xs.write("/tw/a", "queued, then dropped by unwatch");
+  xs.unwatch("/tw/a", "tok");
+  deepStrictEqual(await xs.watchEvents(0), []);
+  xs.unwatch("/tw/a", "tok"); // quiet when gone
+  xs.rm("/tw");
+});
+
+Deno.test("xenstore watches: a waiting watchEvents wakes when another writer changes the node", async () => {
+  using s = await openHypervisor({ sim: "mem=64M", simLibrary: SIM_PATH });
+  const xs = s.hv.xenstore;
+  xs.watch("/tw2", "t");
+  await xs.watchEvents(0);
+  const t0 = performance.now();
+  setTimeout(() => xs.write("/tw2/x", "1"), 50); // the event loop runs while it waits
+  const got = await xs.watchEvents(5000);
+  const waited = performance.now() - t0;
+  deepStrictEqual(got, [{ path: "/tw2/x", token: "t" }]);
+  ok(waited >= 40 && waited < 2000, `woke after ${waited.toFixed(0)} ms`);
+  xs.unwatch("/tw2", "t");
+  xs.rm("/tw2");
+});
+
+Deno.test("xenstore watches: @releaseDomain fires when a domain shuts down", async () => {
+  using s = await openHypervisor({ sim: "mem=64M", simLibrary: SIM_PATH });
+  const xs = s.hv.xenstore;
+  xs.watch("@releaseDomain", "rel");
+  deepStrictEqual(await xs.watchEvents(0), [{ path: "@releaseDomain", token: "rel" }]);
+  s.sim!.setGuestAgent(s.domid!, true);
+  xs.write(`/local/domain/${s.domid}/control/shutdown`, "suspend");
+  const events: WatchEvent[] = [];
+  for (let i = 0; i < 50 && !events.some((e) => e.path === "@releaseDomain"); i++) {
+    events.push(...await xs.watchEvents(100));
+  }
+  ok(events.some((e) => e.path === "@releaseDomain"), JSON.stringify(events));
+  ok(s.hv.domain(s.domid!).state().shutdown);
+  xs.unwatch("@releaseDomain", "rel");
+  throws(() => xs.watch("not/absolute", "x"), XenError);
 });
