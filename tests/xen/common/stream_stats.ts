@@ -2,8 +2,7 @@
  * What a captured migration stream says about the migration that sent it:
  * bytes, page records, pages sent, distinct pfns, and how many passes it
  * took — both as the most times any pfn was sent, and as the number of
- * times the pfn order starts over (each precopy iteration and the final
- * stop-and-copy walk the dirty bitmap upwards).
+ * times the pfn order starts over (libxc walks each pass upwards).
  *
  * @module
  */
@@ -24,7 +23,11 @@ export interface StreamStats {
   uniquePfns: number;
   /** The most times one pfn was sent: precopy iterations plus the final copy. */
   maxSends: number;
-  /** Runs of ascending pfns: another estimate of the number of passes. */
+  /**
+   * Runs of ascending pfns: the number of passes for libxc, whose every
+   * pass walks upwards; more for xenmig, whose first pass walks the
+   * physmap from both ends.
+   */
   passes: number;
 }
 
