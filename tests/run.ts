@@ -14,6 +14,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { xenReference } from "./support/xen_packages.ts";
+import { labUnavailable } from "./xen/lab/availability.ts";
 
 const root = fromFileUrl(new URL("../", import.meta.url));
 const cache = join(root, ".cache");
@@ -82,19 +83,3 @@ for (const report of [junit, labJunit]) {
 if ((!status.success || labFailed) && failed === 0) failed = 1;
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 Deno.exit(failed ? 1 : 0);
-
-/** Why the lab cannot run here, or `undefined` when it can (XENMIG_XEN_LAB=0 opts out). */
-function labUnavailable(): string | undefined {
-  if (Deno.env.get("XENMIG_XEN_LAB") === "0") return "XENMIG_XEN_LAB=0";
-  if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") return "needs x86-64 Linux";
-  if (Deno.uid() !== 0) return "needs root (apt-get, QEMU's 9p share)";
-  const onPath = (cmd: string) =>
-    (Deno.env.get("PATH") ?? "").split(":").some((d) => existsSync(join(d, cmd)));
-  if (!onPath("qemu-system-x86_64") && !onPath("apt-get")) {
-    return "neither qemu-system-x86_64 nor apt-get to install it";
-  }
-  for (const tool of ["apt-get", "dpkg", "gcc"]) {
-    if (!onPath(tool)) return `no ${tool}`;
-  }
-  return undefined;
-}
