@@ -55,6 +55,12 @@ function backoff(): () => number {
   return () => (ms = Math.min(ms * 2, POLL_MAX_MS));
 }
 
+/** Wake-ups for a waiting suspend: `next` resolves on a change or after at most `ms`. */
+interface Changes {
+  next(ms: number): Promise<unknown>;
+  close(): void;
+}
+
 /** `SHUTDOWN_*` by value, for messages. */
 export function shutdownReason(code: number): string {
   return ["poweroff", "reboot", "suspend", "crash", "watchdog"][code] ?? `reason ${code}`;
@@ -87,6 +93,8 @@ export class GuestSuspender {
   #options: SuspendOptions;
   #method?: SuspendMethod;
   #state: "running" | "requested" | "suspended" = "running";
+  /** What the suspend waits on (see {@linkcode prepare}). */
+  #changes?: Changes;
 
   /** Prepares to suspend `domain`; nothing happens until {@linkcode suspend}. */
   constructor(hv: Hypervisor, domain: Domain, options: SuspendOptions = {}) {
@@ -123,11 +131,21 @@ export class GuestSuspender {
   }
 
   /**
-   * Decides the method now (it reads the domain and xenstore), so that
-   * {@linkcode suspend} — in the downtime — does not have to.  Optional.
+   * Decides the method and, for `xenstore`, registers the watches the
+   * suspend waits on, now, so that {@linkcode suspend} — in the downtime —
+   * does neither (both take xenstore round trips and CPU the suspending
+   * guest needs).  Optional; {@linkcode release} unregisters.
    */
   prepare(): SuspendMethod {
-    return this.#method ??= this.#choose();
+    this.#method ??= this.#choose();
+    if (this.#method === "xenstore") this.#changes ??= this.#watch(this.#hv.xenstore);
+    return this.#method;
+  }
+
+  /** Unregisters what {@linkcode prepare} registered (after the downtime); safe to repeat. */
+  release(): void {
+    this.#changes?.close();
+    this.#changes = undefined;
   }
 
   /** Stops the guest; throws {@linkcode SuspendError} (guest left running) if it will not. */
@@ -141,64 +159,60 @@ export class GuestSuspender {
     }
     const xs = this.#hv.xenstore;
     const node = this.#controlNode();
-    const changes = this.#changes(xs, node);
-    try {
-      xs.write(node, "suspend");
-      this.#state = "requested";
-      const ackMs = this.#options.ackTimeoutMs ?? 60_000;
-      const ackBy = performance.now() + ackMs;
-      while (!this.#acknowledged(xs, node)) {
-        const now = performance.now();
-        if (now > ackBy) {
-          if (this.#withdraw(xs)) break; // taken just now: it will suspend
-          this.#state = "running";
-          throw new SuspendError(
-            `domain ${this.#domain.domid} did not acknowledge the suspend request within ` +
-              `${ackMs} ms (does it have PV drivers?); it was withdrawn`,
-          );
-        }
-        // A guest that crashed or was shut down will never answer.
-        const state = this.#domain.state();
-        if (state.dying || (state.shutdown && state.shutdownCode !== SHUTDOWN_suspend)) {
-          this.#state = "running";
-          throw new SuspendError(
-            `domain ${this.#domain.domid} ${
-              state.dying ? "is dying" : `shut down (${shutdownReason(state.shutdownCode)})`
-            } instead of acknowledging the suspend request`,
-          );
-        }
-        if (state.shutdown) break; // suspended already
-        await changes.next(ackBy - now);
-        if (this.#state !== "requested") return; // resumed (interrupted) meanwhile
+    const changes = this.#changes!;
+    xs.write(node, "suspend");
+    this.#state = "requested";
+    const ackMs = this.#options.ackTimeoutMs ?? 60_000;
+    const ackBy = performance.now() + ackMs;
+    while (!this.#acknowledged(xs, node)) {
+      const now = performance.now();
+      if (now > ackBy) {
+        if (this.#withdraw(xs)) break; // taken just now: it will suspend
+        this.#state = "running";
+        throw new SuspendError(
+          `domain ${this.#domain.domid} did not acknowledge the suspend request within ` +
+            `${ackMs} ms (does it have PV drivers?); it was withdrawn`,
+        );
       }
-      const suspendMs = this.#options.suspendTimeoutMs ?? 60_000;
-      const suspendBy = performance.now() + suspendMs;
-      for (;;) {
-        const state = this.#domain.state();
-        if (state.shutdown) {
-          if (state.shutdownCode !== SHUTDOWN_suspend) {
-            this.#state = "running";
-            throw new SuspendError(
-              `domain ${this.#domain.domid} shut down (${shutdownReason(state.shutdownCode)}) ` +
-                `instead of suspending`,
-            );
-          }
-          this.#state = "suspended";
-          return;
-        }
-        const now = performance.now();
-        if (now > suspendBy) {
+      // A guest that crashed or was shut down will never answer.
+      const state = this.#domain.state();
+      if (state.dying || (state.shutdown && state.shutdownCode !== SHUTDOWN_suspend)) {
+        this.#state = "running";
+        throw new SuspendError(
+          `domain ${this.#domain.domid} ${
+            state.dying ? "is dying" : `shut down (${shutdownReason(state.shutdownCode)})`
+          } instead of acknowledging the suspend request`,
+        );
+      }
+      if (state.shutdown) break; // suspended already
+      await changes.next(ackBy - now);
+      if (this.#state !== "requested") return; // resumed (interrupted) meanwhile
+    }
+    const suspendMs = this.#options.suspendTimeoutMs ?? 60_000;
+    const suspendBy = performance.now() + suspendMs;
+    for (;;) {
+      const state = this.#domain.state();
+      if (state.shutdown) {
+        if (state.shutdownCode !== SHUTDOWN_suspend) {
           this.#state = "running";
           throw new SuspendError(
-            `domain ${this.#domain.domid} acknowledged the suspend request but did not suspend ` +
-              `within ${suspendMs} ms`,
+            `domain ${this.#domain.domid} shut down (${shutdownReason(state.shutdownCode)}) ` +
+              `instead of suspending`,
           );
         }
-        await changes.next(suspendBy - now);
-        if (this.#state !== "requested") return;
+        this.#state = "suspended";
+        return;
       }
-    } finally {
-      changes.close();
+      const now = performance.now();
+      if (now > suspendBy) {
+        this.#state = "running";
+        throw new SuspendError(
+          `domain ${this.#domain.domid} acknowledged the suspend request but did not suspend ` +
+            `within ${suspendMs} ms`,
+        );
+      }
+      await changes.next(suspendBy - now);
+      if (this.#state !== "requested") return;
     }
   }
 
@@ -210,9 +224,9 @@ export class GuestSuspender {
    * the watches, polls with back-off instead.  A wait never exceeds
    * {@linkcode WAIT_SLICE_MS}, so an interrupt is noticed.
    */
-  #changes(xs: XenStore, node: string): { next(ms: number): Promise<unknown>; close(): void } {
+  #watch(xs: XenStore): Changes {
     const token = `xenmig-suspend-${this.#domain.domid}`;
-    const paths = [node, "@releaseDomain"];
+    const paths = [this.#controlNode(), "@releaseDomain"];
     const watched: string[] = [];
     try {
       for (const p of paths) {
@@ -269,6 +283,7 @@ export class GuestSuspender {
 
   /** Lets the guest run again; a no-op unless this suspender stopped it (or is asking it to stop). */
   resume(): void {
+    this.release();
     const state = this.#state;
     this.#state = "running";
     if (state === "running") return;

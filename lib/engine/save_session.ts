@@ -549,6 +549,8 @@ export class SaveSession {
     );
     await this.#out.flush();
     this.#checkSignal(); // aborted during the tail records: not a finished save
+    // The stream is out: what is left is cleanup, off the receiver's path.
+    this.#suspender.release();
     if (this.#domain.logDirty.enabled) this.#domain.logDirty.off();
     this.#downtime = {
       pages,
