@@ -35,6 +35,7 @@ export {
 } from "./layout.ts";
 export { type Backend, XEN_SONAMES } from "./library.ts";
 export {
+  assertNameFree,
   connectGuestRings,
   domainCalled,
   type GuestEntries,
@@ -44,6 +45,7 @@ export {
   isGuestName,
   removeGuestEntries,
   renameGuest,
+  type RenameOptions,
   type RingEndpoint,
   writeGuestEntries,
 } from "./guest_xenstore.ts";
@@ -54,7 +56,7 @@ export {
   storeDomainConfig,
   userdataPath,
 } from "./libxl_userdata.ts";
-export { XBT_NULL, XenStore, XS_PERM, type XsPermission } from "./xenstore.ts";
+export { type WatchEvent, XBT_NULL, XenStore, XS_PERM, type XsPermission } from "./xenstore.ts";
 export { bitmapBytes, type CleanOptions, LogDirty, type Releasable } from "./log_dirty.ts";
 export { HypervisorSession, openHypervisor, type OpenHypervisorOptions } from "./open.ts";
 export { checkPageStamp, pageGeneration, type StampCheck } from "./page_stamp.ts";
