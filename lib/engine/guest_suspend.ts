@@ -226,30 +226,27 @@ export class GuestSuspender {
    */
   #watch(xs: XenStore): Changes {
     const token = `xenmig-suspend-${this.#domain.domid}`;
-    const paths = [this.#controlNode(), "@releaseDomain"];
     const watched: string[] = [];
+    const unwatch = () => {
+      for (const p of watched) {
+        try {
+          xs.unwatch(p, token);
+        } catch {
+          // xenstored gone: nothing left to unregister.
+        }
+      }
+    };
     try {
-      for (const p of paths) {
+      for (const p of [this.#controlNode(), "@releaseDomain"]) {
         xs.watch(p, token);
         watched.push(p);
       }
     } catch {
-      for (const p of watched) xs.unwatch(p, token);
+      unwatch();
       const poll = backoff();
       return { next: (ms) => sleep(Math.min(ms, poll())), close() {} };
     }
-    return {
-      next: (ms) => xs.watchEvents(Math.min(ms, WAIT_SLICE_MS)),
-      close() {
-        for (const p of paths) {
-          try {
-            xs.unwatch(p, token);
-          } catch {
-            // xenstored gone: nothing left to unregister.
-          }
-        }
-      },
-    };
+    return { next: (ms) => xs.watchEvents(Math.min(ms, WAIT_SLICE_MS)), close: unwatch };
   }
 
   #waitSuspendedSync(ms: number): boolean {

@@ -169,7 +169,7 @@ export class PageSender {
       throw e;
     }
     const written = this.#write(head.subarray(0, headLength), mapping);
-    // Awaited by the next flush or drain; until then a failure must not
+    // Awaited by the next #send or #drain; until then a failure must not
     // count as unhandled.
     written.catch(() => {});
     this.#inflight = { written, mapping };

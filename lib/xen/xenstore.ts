@@ -37,23 +37,25 @@ const XENSTORE_ABS_PATH_MAX = 3072;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function cString(path: string): Uint8Array<ArrayBuffer> {
+/** `s` as a NUL-terminated C string. */
+function cString(s: string): Uint8Array<ArrayBuffer> {
+  return encoder.encode(s + "\0");
+}
+
+/** An absolute node path as a C string; anything else is refused (EINVAL). */
+function nodePath(path: string): Uint8Array<ArrayBuffer> {
   if (!path.startsWith("/") || path.length > XENSTORE_ABS_PATH_MAX || path.includes("\0")) {
     throw new XenError("xenstore", EINVAL, {
       subject: path,
       reason: "not an absolute xenstore path",
     });
   }
-  const b = encoder.encode(path);
-  const out = new Uint8Array(b.length + 1);
-  out.set(b);
-  return out;
+  return cString(path);
 }
 
 /** A path to watch: a node (absolute) or a special path such as `@releaseDomain`. */
 function watchPath(path: string): Uint8Array<ArrayBuffer> {
-  if (/^@[A-Za-z]+$/.test(path)) return encoder.encode(path + "\0");
-  return cString(path);
+  return /^@[A-Za-z]+$/.test(path) ? cString(path) : nodePath(path);
 }
 
 /** One fired watch. */
@@ -62,11 +64,6 @@ export interface WatchEvent {
   path: string;
   /** The token the watch was registered with. */
   token: string;
-}
-
-/** A NUL-terminated token. */
-function cString0(s: string): Uint8Array<ArrayBuffer> {
-  return encoder.encode(s + "\0");
 }
 
 /**
@@ -135,7 +132,7 @@ export class XenStore implements Disposable {
     const p = this.#libs.store.symbols[call](
       this.#handle(call, path),
       t,
-      cString(path),
+      nodePath(path),
       new Uint8Array(count.buffer),
     );
     if (p === null) return this.#absent(call, path) || undefined;
@@ -163,7 +160,7 @@ export class XenStore implements Disposable {
       !this.#libs.store.symbols.xs_write(
         this.#handle("xs_write", path),
         t,
-        cString(path),
+        nodePath(path),
         buf,
         data.length,
       )
@@ -174,14 +171,14 @@ export class XenStore implements Disposable {
 
   /** Creates `path` (empty) unless it exists. */
   mkdir(path: string, t = XBT_NULL): void {
-    if (!this.#libs.store.symbols.xs_mkdir(this.#handle("xs_mkdir", path), t, cString(path))) {
+    if (!this.#libs.store.symbols.xs_mkdir(this.#handle("xs_mkdir", path), t, nodePath(path))) {
       this.#fail("xs_mkdir", path);
     }
   }
 
   /** Removes `path` and everything under it; false when it did not exist. */
   rm(path: string, t = XBT_NULL): boolean {
-    return this.#libs.store.symbols.xs_rm(this.#handle("xs_rm", path), t, cString(path)) ||
+    return this.#libs.store.symbols.xs_rm(this.#handle("xs_rm", path), t, nodePath(path)) ||
       this.#absent("xs_rm", path);
   }
 
@@ -213,7 +210,7 @@ export class XenStore implements Disposable {
       !this.#libs.store.symbols.xs_set_permissions(
         this.#handle("xs_set_permissions", path),
         t,
-        cString(path),
+        nodePath(path),
         new Uint8Array(raw.buffer),
         perms.length,
       )
@@ -261,7 +258,7 @@ export class XenStore implements Disposable {
   watch(path: string, token: string): void {
     const call = "xs_watch";
     if (
-      !this.#libs.store.symbols[call](this.#handle(call, path), watchPath(path), cString0(token))
+      !this.#libs.store.symbols[call](this.#handle(call, path), watchPath(path), cString(token))
     ) {
       this.#fail(call, path);
     }
@@ -271,7 +268,7 @@ export class XenStore implements Disposable {
   unwatch(path: string, token: string): void {
     const call = "xs_unwatch";
     if (
-      !this.#libs.store.symbols[call](this.#handle(call, path), watchPath(path), cString0(token))
+      !this.#libs.store.symbols[call](this.#handle(call, path), watchPath(path), cString(token))
     ) {
       this.#absent(call, path);
     }
@@ -330,21 +327,18 @@ export class XenStore implements Disposable {
 
   /** `xs_release_domain`: xenstored drops its connection to a dead domain. */
   releaseDomain(domid: number): void {
-    const subject = `domid ${domid}`;
-    if (
-      !this.#libs.store.symbols.xs_release_domain(this.#handle("xs_release_domain", subject), domid)
-    ) {
-      this.#fail("xs_release_domain", subject);
-    }
+    this.#domainCall("xs_release_domain", domid);
   }
 
   /** `xs_resume_domain`: clears xenstored's shutdown flag after a cancelled suspend. */
   resumeDomain(domid: number): void {
+    this.#domainCall("xs_resume_domain", domid);
+  }
+
+  #domainCall(call: "xs_release_domain" | "xs_resume_domain", domid: number): void {
     const subject = `domid ${domid}`;
-    if (
-      !this.#libs.store.symbols.xs_resume_domain(this.#handle("xs_resume_domain", subject), domid)
-    ) {
-      this.#fail("xs_resume_domain", subject);
+    if (!this.#libs.store.symbols[call](this.#handle(call, subject), domid)) {
+      this.#fail(call, subject);
     }
   }
 
