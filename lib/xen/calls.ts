@@ -68,6 +68,31 @@ function uuid(bytes: Uint8Array): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+/** The struct `xc_domain_getinfolist` fills. */
+const INFO = "xen_domctl_getdomaininfo";
+
+/** Entry `i` of a `xen_domctl_getdomaininfo` array. */
+function decodeInfo(buf: Uint8Array, i: number): DomainInfo {
+  return {
+    domid: getField(buf, INFO, "domain", i),
+    ...domainState(getField(buf, INFO, "flags", i)),
+    totPages: getField(buf, INFO, "tot_pages", i),
+    maxPages: getField(buf, INFO, "max_pages", i),
+    shrPages: getField(buf, INFO, "shr_pages", i),
+    pagedPages: getField(buf, INFO, "paged_pages", i),
+    sharedInfoFrame: getField(buf, INFO, "shared_info_frame", i),
+    cpuTimeNs: getBigField(buf, INFO, "cpu_time", i),
+    onlineVcpus: getField(buf, INFO, "nr_online_vcpus", i),
+    maxVcpuId: getField(buf, INFO, "max_vcpu_id", i),
+    ssidref: getField(buf, INFO, "ssidref", i),
+    handle: uuid(getBytes(buf, INFO, "handle", i)),
+    cpupool: getField(buf, INFO, "cpupool", i),
+    gpaddrBits: getField(buf, INFO, "gpaddr_bits", i),
+    emulationFlags: getField(buf, INFO, "arch_config.emulation_flags", i),
+    miscFlags: getField(buf, INFO, "arch_config.misc_flags", i),
+  };
+}
+
 /** The run state in a domain's `XEN_DOMINF_*` flags. */
 function domainState(flags: number): DomainState {
   return {
@@ -96,7 +121,7 @@ export class XenCalls {
   #xch: Deno.PointerObject | null;
   #fmem: Deno.PointerObject | null;
   #typeWords = new Uint32Array(2048);
-  #stateBuf = structBuffer("xen_domctl_getdomaininfo");
+  #stateBuf = structBuffer(INFO);
 
   private constructor(
     libs: XenLibraries,
@@ -181,39 +206,10 @@ export class XenCalls {
 
   /** `xc_domain_getinfolist`: up to `max` domains with domid >= `first`. */
   domainInfoList(first: number, max: number): DomainInfo[] {
-    checkDomid(first);
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`max ${max} must be >= 1`);
-    const buf = structBuffer("xen_domctl_getdomaininfo", max);
-    const n = this.#libs.ctrl.symbols.xc_domain_getinfolist(
-      this.#handle("xc_domain_getinfolist"),
-      first,
-      max,
-      buf,
-    );
-    if (n < 0) this.#fail("xc_domain_getinfolist", `first domid ${first}`);
-    const out: DomainInfo[] = [];
-    const T = "xen_domctl_getdomaininfo";
-    for (let i = 0; i < n; i++) {
-      out.push({
-        domid: getField(buf, T, "domain", i),
-        ...domainState(getField(buf, T, "flags", i)),
-        totPages: getField(buf, T, "tot_pages", i),
-        maxPages: getField(buf, T, "max_pages", i),
-        shrPages: getField(buf, T, "shr_pages", i),
-        pagedPages: getField(buf, T, "paged_pages", i),
-        sharedInfoFrame: getField(buf, T, "shared_info_frame", i),
-        cpuTimeNs: getBigField(buf, T, "cpu_time", i),
-        onlineVcpus: getField(buf, T, "nr_online_vcpus", i),
-        maxVcpuId: getField(buf, T, "max_vcpu_id", i),
-        ssidref: getField(buf, T, "ssidref", i),
-        handle: uuid(getBytes(buf, T, "handle", i)),
-        cpupool: getField(buf, T, "cpupool", i),
-        gpaddrBits: getField(buf, T, "gpaddr_bits", i),
-        emulationFlags: getField(buf, T, "arch_config.emulation_flags", i),
-        miscFlags: getField(buf, T, "arch_config.misc_flags", i),
-      });
-    }
-    return out;
+    const buf = structBuffer(INFO, max);
+    const n = this.#getinfolist(first, max, buf);
+    return Array.from({ length: n }, (_, i) => decodeInfo(buf, i));
   }
 
   /**
@@ -221,15 +217,8 @@ export class XenCalls {
    * without decoding (and allocating) the rest of its info each time.
    */
   domainState(domid: number): DomainState {
-    const T = "xen_domctl_getdomaininfo";
-    const buf = this.#stateBuf;
-    const call = "xc_domain_getinfolist";
-    const n = this.#libs.ctrl.symbols[call](this.#handle(call), domid, 1, buf);
-    if (n < 0) this.#fail(call, `domid ${domid}`);
-    if (n === 0 || getField(buf, T, "domain") !== domid) {
-      throw new XenError(call, 3, { subject: `domid ${domid}` });
-    }
-    return domainState(getField(buf, T, "flags"));
+    this.#getinfoOf(domid, this.#stateBuf);
+    return domainState(getField(this.#stateBuf, INFO, "flags"));
   }
 
   /**
@@ -237,11 +226,25 @@ export class XenCalls {
    * equivalent: list from `domid`, and insist the first entry is `domid`.
    */
   domainInfo(domid: number): DomainInfo {
-    const [info] = this.domainInfoList(domid, 1);
-    if (!info || info.domid !== domid) {
+    const buf = structBuffer(INFO);
+    this.#getinfoOf(domid, buf);
+    return decodeInfo(buf, 0);
+  }
+
+  /** `xc_domain_getinfolist` into `buf`; returns how many entries it filled. */
+  #getinfolist(first: number, max: number, buf: Uint8Array): number {
+    checkDomid(first);
+    const call = "xc_domain_getinfolist";
+    const n = this.#libs.ctrl.symbols[call](this.#handle(call), first, max, buf);
+    if (n < 0) this.#fail(call, `first domid ${first}`);
+    return n;
+  }
+
+  /** `domid`'s entry into `buf`; ESRCH when there is no such domain. */
+  #getinfoOf(domid: number, buf: Uint8Array): void {
+    if (this.#getinfolist(domid, 1, buf) === 0 || getField(buf, INFO, "domain") !== domid) {
       throw new XenError("xc_domain_getinfolist", 3, { subject: `domid ${domid}` });
     }
-    return info;
   }
 
   #simple(
