@@ -57,6 +57,7 @@ import type { Domain } from "../xen/domain.ts";
 import {
   connectGuestRings,
   domainCalled,
+  type GuestRings,
   type GuestType,
   isGuestName,
   writeGuestEntries,
@@ -257,7 +258,7 @@ export async function restoreStream(
   let hvmContext: Uint8Array | undefined;
   const populated = new PfnTracker(1 << 24);
   let pages = 0, pageRecords = 0;
-  let rings: Rings | undefined;
+  let rings: GuestRings | undefined;
   // The rings' event channels, allocated with the domain as libxl does.
   let ports: { store: number; console: number } | undefined;
   let endAt: number | undefined;
@@ -579,11 +580,6 @@ export async function restoreStream(
   }
 }
 
-interface Rings {
-  store?: { gfn: number; port: number };
-  console?: { gfn: number; port: number };
-}
-
 /**
  * The new domain's event channels for the xenstore and console rings
  * (unbound, for dom0, where xenstored and xenconsoled run), written where
@@ -595,8 +591,8 @@ function connectRings(
   storeGfn: number,
   consoleGfn: number,
   ports: { store: number; console: number },
-): Rings {
-  const rings: Rings = {};
+): GuestRings {
+  const rings: GuestRings = {};
   if (storeGfn) {
     d.setHvmParam(HVM_PARAM_STORE_EVTCHN, ports.store);
     rings.store = { gfn: storeGfn, port: ports.store };

@@ -45,6 +45,7 @@ import {
   HVM_PARAM_VM_GENERATION_ID_ADDR,
   HVM_PARAM_X87_FIP_WIDTH,
 } from "../xen/constants.ts";
+import { guestName } from "../xen/guest_xenstore.ts";
 import { domainConfig, type KnownGuest } from "./domain_config.ts";
 import { GuestSuspender, type SuspendMethod, type SuspendOptions } from "./guest_suspend.ts";
 import { ownedPageCount, P2mWalk } from "./p2m_walk.ts";
@@ -439,11 +440,19 @@ export class SaveSession {
   async step(): Promise<IterationStats> {
     this.#expect("precopy");
     if (!(this.#options.live ?? true)) throw new Error("a non-live save has no precopy iterations");
-    const bitmap = this.#bitmap.slice();
-    const it = await this.#pass(() => this.#sender.addBitmap(bitmap, this.#p2mSize), this.#dirty);
+    const it = await this.#passDirty();
     it.dirtyCount = this.#clean(false);
     this.#iterations.push(it);
     return it;
+  }
+
+  /**
+   * Sends what the last CLEAN found, as one pass, from a copy of the held
+   * bitmap (which callers see as {@linkcode dirtyBitmap}).
+   */
+  #passDirty(): Promise<IterationStats> {
+    const bitmap = this.#bitmap.slice();
+    return this.#pass(() => this.#sender.addBitmap(bitmap, this.#p2mSize), this.#dirty);
   }
 
   /** CLEAN into the held bitmap (`final`: the guest is stopped); returns the dirty count. */
@@ -457,10 +466,7 @@ export class SaveSession {
   #knownGuest(domid: number): KnownGuest {
     try {
       const xs = this.#hv.xenstore;
-      return {
-        name: xs.read(`/local/domain/${domid}/name`),
-        type: xs.read(`/libxl/${domid}/type`),
-      };
+      return { name: guestName(xs, domid), type: xs.read(`/libxl/${domid}/type`) };
     } catch {
       return {};
     }
@@ -496,8 +502,7 @@ export class SaveSession {
     this.#expect("precopy", "stopped");
     let last: IterationStats | undefined;
     if (this.#phase === "precopy" && this.#dirty > 0) {
-      const bitmap = this.#bitmap.slice();
-      last = await this.#pass(() => this.#sender.addBitmap(bitmap, this.#p2mSize), this.#dirty);
+      last = await this.#passDirty();
       this.#iterations.push(last);
     }
     const t0 = performance.now();
@@ -508,12 +513,7 @@ export class SaveSession {
       this.#phase = "stopped";
       const dirtied = this.#clean(true);
       if (last) last.dirtyCount = dirtied;
-      const bitmap = this.#bitmap.slice();
-      await this.#pass(() => this.#sender.addBitmap(bitmap, this.#p2mSize), this.#dirty).then(
-        (it) => {
-          pages = it.pagesSent;
-        },
-      );
+      pages = (await this.#passDirty()).pagesSent;
     }
     const tsc = this.#domain.tscInfo();
     await this.#record(

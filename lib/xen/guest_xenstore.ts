@@ -20,8 +20,16 @@ import { type XenStore, XS_PERM, type XsPermission } from "./xenstore.ts";
 /** A guest's kind, as `/libxl/N/type` names it. */
 export type GuestType = "pvh" | "hvm" | "pv";
 
+/** A guest's xenstore and console rings, those it has. */
+export interface GuestRings {
+  /** The xenstore ring: gfn and event channel port (of the guest). */
+  store?: RingEndpoint;
+  /** The PV console ring, served by xenconsoled. */
+  console?: RingEndpoint;
+}
+
 /** What the entries say about a guest. */
-export interface GuestEntries {
+export interface GuestEntries extends GuestRings {
   /** Domain name (`xl list`'s first column). */
   name: string;
   /** Domain handle as a UUID string. */
@@ -32,10 +40,6 @@ export interface GuestEntries {
   memKib: number;
   /** Vcpus, all online. */
   vcpus: number;
-  /** The xenstore ring: gfn and event channel port (of the guest). */
-  store?: RingEndpoint;
-  /** The PV console ring, served by xenconsoled. */
-  console?: RingEndpoint;
 }
 
 /** A shared ring page and the guest's event channel for it. */
@@ -135,11 +139,7 @@ export function writeGuestEntries(xs: XenStore, domid: number, entries: GuestEnt
  * creates the domain and only this once the stream is in: six round trips
  * to xenstored in the downtime instead of thirty.
  */
-export function connectGuestRings(
-  xs: XenStore,
-  domid: number,
-  rings: { store?: RingEndpoint; console?: RingEndpoint },
-): void {
+export function connectGuestRings(xs: XenStore, domid: number, rings: GuestRings): void {
   const dom = `/local/domain/${domid}`;
   xs.transaction((t) => {
     if (rings.store) {
@@ -177,8 +177,9 @@ export function guestName(xs: XenStore, domid: number): string | undefined {
 export function guestNames(xs: XenStore): Map<number, string> {
   const out = new Map<number, string>();
   for (const id of xs.directory("/local/domain") ?? []) {
-    const name = xs.read(`/local/domain/${id}/name`);
-    if (name !== undefined && /^\d+$/.test(id)) out.set(Number(id), name);
+    if (!/^\d+$/.test(id)) continue;
+    const name = guestName(xs, Number(id));
+    if (name !== undefined) out.set(Number(id), name);
   }
   return out;
 }

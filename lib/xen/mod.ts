@@ -41,6 +41,7 @@ export {
   type GuestEntries,
   guestName,
   guestNames,
+  type GuestRings,
   type GuestType,
   isGuestName,
   removeGuestEntries,
