@@ -30,6 +30,7 @@ export const PRECOPY_OPTIONS: Record<string, OptionSpec> = {
   suspend: {
     type: "string",
     default: "auto",
+    choices: ["auto", "xenstore", "pause"],
     metavar: "auto|xenstore|pause",
     help: "How to stop the guest for the final pass: ask it to suspend through xenstore " +
       "control/shutdown (as xl does), or pause it (guests without PV drivers); auto picks",
@@ -43,10 +44,7 @@ export const PRECOPY_OPTIONS: Record<string, OptionSpec> = {
 
 /** How the guest is to be stopped. */
 export function suspendFrom(values: Record<string, unknown>): SuspendOptions {
-  const method = values.suspend as string;
-  if (method !== "auto" && method !== "xenstore" && method !== "pause") {
-    throw new RangeError(`--suspend must be auto, xenstore or pause, got '${method}'`);
-  }
+  const method = values.suspend as SuspendOptions["method"]; // one of its choices
   const t = values["suspend-timeout"] as string | undefined;
   const ms = t === undefined ? undefined : positive(t, "--suspend-timeout") * 1000;
   return { method, ackTimeoutMs: ms, suspendTimeoutMs: ms };
@@ -80,6 +78,7 @@ export const GUEST_OPTIONS: Record<string, OptionSpec> = {
   },
   type: {
     type: "string",
+    choices: ["pvh", "hvm"],
     metavar: "pvh|hvm",
     help: "Guest type when the stream carries no xl config (default pvh)",
   },
@@ -89,10 +88,7 @@ export const GUEST_OPTIONS: Record<string, OptionSpec> = {
 export function guestFrom(
   values: Record<string, unknown>,
 ): { name?: string; guestType?: "pvh" | "hvm" } {
-  const type = values.type as string | undefined;
-  if (type !== undefined && type !== "pvh" && type !== "hvm") {
-    throw new RangeError(`--type must be pvh or hvm, got '${type}'`);
-  }
+  const type = values.type as "pvh" | "hvm" | undefined; // one of its choices
   const name = values.name as string | undefined;
   if (name !== undefined && !isGuestName(name)) {
     throw new RangeError(`--name must be 1-64 printable characters without spaces`);
