@@ -7,7 +7,8 @@
  * step, like Linux's transaction), then shuts down with the matching reason
  * (SCHEDOP_shutdown).  A request withdrawn or already acknowledged by then
  * is ignored.  Answers come from one worker thread, never from inside
- * xs_write: a real guest answers asynchronously and the toolstack polls.
+ * xs_write: a real guest answers asynchronously, and the toolstack waits
+ * (on its watches).
  *
  * The driver belongs to the guest's kernel, which travels in its memory:
  * a domain created by xc_domain_create with the handle (uuid) of a guest

@@ -184,16 +184,29 @@ static void unlink_node(struct node *n)
 
 /* ---- watches (xs_lock held) ---------------------------------------------- */
 
+/* A (path, token) pair of copies; ENOMEM leaves nothing allocated. */
+static int make_watch(struct watch *w, const char *path, const char *token)
+{
+    w->path = strdup(path);
+    w->token = strdup(token);
+    if (w->path && w->token) return 0;
+    free(w->path);
+    free(w->token);
+    return ENOMEM;
+}
+
+static void free_watch(struct watch *w)
+{
+    free(w->path);
+    free(w->token);
+}
+
 static void queue_event(struct xs_handle *h, const char *path, const char *token)
 {
     if (grow((void **)&h->events, &h->capevents, h->nevents + 1, sizeof(*h->events))) return;
-    char *p = strdup(path), *t = strdup(token);
-    if (!p || !t) {
-        free(p);
-        free(t);
-        return; /* as a full xenstored queue: the event is lost, not the store */
-    }
-    h->events[h->nevents++] = (struct watch){p, t};
+    /* Out of memory: as a full xenstored queue, the event is lost, not the store. */
+    if (make_watch(&h->events[h->nevents], path, token)) return;
+    h->nevents++;
     if (h->pipe[1] >= 0) {
         char b = 0;
         (void)!write(h->pipe[1], &b, 1);
@@ -310,8 +323,8 @@ XSIM_EXPORT void xs_close(struct xs_handle *h)
         if (handles[i] == h) {
             handles[i] = handles[--nhandles];
             h->magic = 0;
-            for (size_t j = 0; j < h->nwatches; j++) free(h->watches[j].path), free(h->watches[j].token);
-            for (size_t j = 0; j < h->nevents; j++) free(h->events[j].path), free(h->events[j].token);
+            for (size_t j = 0; j < h->nwatches; j++) free_watch(&h->watches[j]);
+            for (size_t j = 0; j < h->nevents; j++) free_watch(&h->events[j]);
             free(h->watches);
             free(h->events);
             if (h->pipe[0] >= 0) close(h->pipe[0]), close(h->pipe[1]);
@@ -473,13 +486,8 @@ XSIM_EXPORT bool xs_watch(struct xs_handle *h, const char *path, const char *tok
     if (err) return fail(err);
     if (grow((void **)&h->watches, &h->capwatches, h->nwatches + 1, sizeof(*h->watches)))
         return done(ENOMEM);
-    char *p = strdup(path), *t = strdup(token);
-    if (!p || !t) {
-        free(p);
-        free(t);
-        return done(ENOMEM);
-    }
-    h->watches[h->nwatches++] = (struct watch){p, t};
+    if (make_watch(&h->watches[h->nwatches], path, token)) return done(ENOMEM);
+    h->nwatches++;
     queue_event(h, path, token); /* xenstored fires a new watch once at once */
     return done(0);
 }
@@ -492,8 +500,7 @@ XSIM_EXPORT bool xs_unwatch(struct xs_handle *h, const char *path, const char *t
     size_t i = 0;
     while (i < h->nwatches && (strcmp(h->watches[i].path, path) || strcmp(h->watches[i].token, token))) i++;
     if (i == h->nwatches) return done(ENOENT);
-    free(h->watches[i].path);
-    free(h->watches[i].token);
+    free_watch(&h->watches[i]);
     h->watches[i] = h->watches[--h->nwatches];
     /* As libxenstore: queued events of a token no longer watched are dropped. */
     int still = 0;
@@ -503,8 +510,7 @@ XSIM_EXPORT bool xs_unwatch(struct xs_handle *h, const char *path, const char *t
             j++;
             continue;
         }
-        free(h->events[j].path);
-        free(h->events[j].token);
+        free_watch(&h->events[j]);
         memmove(&h->events[j], &h->events[j + 1], (h->nevents - j - 1) * sizeof(*h->events));
         h->nevents--;
         char b;
@@ -558,8 +564,7 @@ XSIM_EXPORT char **xs_check_watch(struct xs_handle *h)
     vec[1] = vec[0] + lp;
     memcpy(vec[0], e.path, lp);
     memcpy(vec[1], e.token, lt);
-    free(e.path);
-    free(e.token);
+    free_watch(&e);
     memmove(&h->events[0], &h->events[1], (h->nevents - 1) * sizeof(*h->events));
     h->nevents--;
     char b;
