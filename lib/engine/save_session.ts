@@ -501,7 +501,11 @@ export class SaveSession {
   async finish(): Promise<SaveStats> {
     this.#expect("precopy", "stopped");
     let last: IterationStats | undefined;
-    if (this.#phase === "precopy" && this.#dirty > 0) {
+    // The bitmap decides, not Xen's count: a preempted CLEAN zeroes the
+    // count at its end, after backends may have marked pages whose bits it
+    // had already copied out, so a later round can report 0 with bits set.
+    // Skipped, those pages would be replaced by the final CLEAN's and lost.
+    if (this.#phase === "precopy" && (this.#dirty > 0 || anyBitSet(this.#bitmap))) {
       last = await this.#passDirty();
       this.#iterations.push(last);
     }
@@ -621,4 +625,11 @@ export class SaveSession {
       throw e;
     }
   }
+}
+
+/** Whether any bit of `bitmap` is set (a word at a time: its length is a multiple of 8). */
+function anyBitSet(bitmap: Uint8Array): boolean {
+  const words = new Uint32Array(bitmap.buffer, bitmap.byteOffset, bitmap.byteLength >>> 2);
+  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return true;
+  return false;
 }

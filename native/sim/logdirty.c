@@ -143,6 +143,11 @@ static long long bitmap_op(struct xsim_domain *d, unsigned sop, struct xc_hyperc
             memcpy(out + i * 8, &v, nbytes); /* little-endian, like Xen's unsigned longs */
         }
     }
+    /* The count is read after the scan, with marks still landing, so it can
+     * disagree with the bits returned.  Xen's can too: a preempted CLEAN
+     * drops the paging lock between continuations, backends' writes mark
+     * pages meanwhile, and the count is zeroed at the end -- a bit can stay
+     * for the next round with its count gone.  The bitmap is the truth. */
     if (stats) {
         stats->fault_count = clean ? atomic_exchange(&d->fault_count, 0) : atomic_load(&d->fault_count);
         stats->dirty_count = clean ? atomic_exchange(&d->dirty_count, 0) : atomic_load(&d->dirty_count);
