@@ -85,7 +85,9 @@ export function formatSaveStats(s: SaveStats & { downtimeMs?: number }): string 
     lines.push(
       `stop-and-copy: ${s.downtime.pages} pages, ${s.downtime.bytes} bytes, ${
         s.downtime.ms.toFixed(1)
-      } ms (guest suspending ${s.downtime.suspendMs.toFixed(1)} ms)` +
+      } ms (guest suspending ${s.downtime.suspendMs.toFixed(1)}, pages ${
+        s.downtime.pagesMs.toFixed(1)
+      }, tail records ${s.downtime.tailMs.toFixed(1)})` +
         (s.downtimeMs !== undefined
           ? `; guest paused ${s.downtimeMs.toFixed(1)} ms until the destination ran`
           : ""),
@@ -119,6 +121,8 @@ export function statsJson(s: SaveStats & { downtimeMs?: number }): string {
         bytes: s.downtime.bytes,
         ms: Math.round(s.downtime.ms * 1000) / 1000,
         suspendMs: Math.round(s.downtime.suspendMs * 1000) / 1000,
+        pagesMs: Math.round(s.downtime.pagesMs * 1000) / 1000,
+        tailMs: Math.round(s.downtime.tailMs * 1000) / 1000,
         guestPausedMs: s.downtimeMs === undefined
           ? undefined
           : Math.round(s.downtimeMs * 1000) / 1000,

@@ -26,6 +26,7 @@ import { PAGE_SIZE, REC_TYPE } from "../libxc/constants.ts";
 import { encodeLibxcRecord, type HvmParam } from "../libxc/records.ts";
 import type { Domain } from "../xen/domain.ts";
 import type { Hypervisor } from "../xen/hypervisor.ts";
+import type { TscInfo } from "../xen/types.ts";
 import { bitmapBytes } from "../xen/log_dirty.ts";
 import {
   HVM_PARAM_ACPI_IOPORTS_LOCATION,
@@ -102,6 +103,17 @@ export interface DowntimeStats {
   ms: number;
   /** Of which: from the suspend request until the guest was stopped, ms (the guest's share). */
   suspendMs: number;
+  /** Of which: the final CLEAN and the pages it found, ms. */
+  pagesMs: number;
+  /** Of which: the tail records (TSC, HVM context and params, END, libxl's), ms. */
+  tailMs: number;
+}
+
+/** What the tail records carry, read once the guest is stopped. */
+interface TailState {
+  tsc: TscInfo;
+  hvmContext: Uint8Array;
+  params: HvmParam[];
 }
 
 /** Everything a save measured. */
@@ -431,7 +443,10 @@ export class SaveSession {
       }
     }, info.totPages);
     this.#walkedPfns = this.#p2mSize - walk.skipped;
-    if (live) first.dirtyCount = this.#clean(false);
+    if (live) {
+      first.dirtyCount = this.#clean(false);
+      this.#warmTail();
+    }
     this.#iterations.push(first);
     return first;
   }
@@ -481,6 +496,64 @@ export class SaveSession {
     this.#checkSignal(); // interrupted while the guest was suspending: it is resumed
   }
 
+  /** The stopped guest's state that the tail records carry. */
+  #readTail(): TailState {
+    const params = this.#readParams();
+    return { tsc: this.#domain.tscInfo(), hvmContext: this.#domain.hvmContext(), params };
+  }
+
+  /** The non-zero {@linkcode SAVED_HVM_PARAMS}. */
+  #readParams(): HvmParam[] {
+    const params: HvmParam[] = [];
+    for (const index of SAVED_HVM_PARAMS) {
+      const value = this.#domain.hvmParam(index);
+      if (value !== 0n) params.push({ index: BigInt(index), value });
+    }
+    return params;
+  }
+
+  /** The records after the last page, in libxc's order, then libxl's epilogue. */
+  #tail(state: TailState): [type: string, bytes: Uint8Array][] {
+    const { tsc, hvmContext, params } = state;
+    const records: [string, Uint8Array][] = [
+      [
+        "X86_TSC_INFO",
+        encodeLibxcRecord({
+          type: REC_TYPE.X86_TSC_INFO,
+          mode: tsc.mode,
+          khz: tsc.gtscKhz,
+          nsec: tsc.elapsedNsec,
+          incarnation: tsc.incarnation,
+          reserved: 0,
+        }),
+      ],
+      ["HVM_CONTEXT", encodeLibxcRecord({ type: REC_TYPE.HVM_CONTEXT, data: hvmContext })],
+    ];
+    if (params.length) {
+      records.push([
+        "HVM_PARAMS",
+        encodeLibxcRecord({ type: REC_TYPE.HVM_PARAMS, reserved: 0, params }),
+      ]);
+    }
+    records.push(
+      ["END", libxcEnd()],
+      ["libxl epilogue", streamEpilogue(this.#options.format ?? "xl", this.#options.emulator)],
+    );
+    return records;
+  }
+
+  /**
+   * Runs the tail's code once on stand-in state, outside the downtime, so
+   * that it is not compiled in it: the tail then takes half the time (median
+   * 0.34 against 0.68 ms on the simulator; under emulation the hypercalls
+   * dominate).  The params are read for real: unlike the TSC and HVM context
+   * reads, reading them does not pause the guest.
+   */
+  #warmTail(): void {
+    const tsc: TscInfo = { mode: 0, elapsedNsec: 0n, gtscKhz: 0, incarnation: 0 };
+    this.#tail({ tsc, hvmContext: new Uint8Array(8), params: this.#readParams() });
+  }
+
   /** When this session began stopping the guest (`performance.now()`), if it has. */
   get pausedAt(): number | undefined {
     return this.#pausedAt;
@@ -512,46 +585,19 @@ export class SaveSession {
     const t0 = performance.now();
     const bytes0 = this.#out.bytesWritten;
     let pages = 0;
+    let pagesAt = t0;
     if (this.#phase === "precopy") {
       await this.#stop();
       this.#phase = "stopped";
+      pagesAt = performance.now();
       const dirtied = this.#clean(true);
       if (last) last.dirtyCount = dirtied;
       pages = (await this.#passDirty()).pagesSent;
     }
-    const tsc = this.#domain.tscInfo();
-    await this.#record(
-      "X86_TSC_INFO",
-      encodeLibxcRecord({
-        type: REC_TYPE.X86_TSC_INFO,
-        mode: tsc.mode,
-        khz: tsc.gtscKhz,
-        nsec: tsc.elapsedNsec,
-        incarnation: tsc.incarnation,
-        reserved: 0,
-      }),
-    );
-    await this.#record(
-      "HVM_CONTEXT",
-      encodeLibxcRecord({ type: REC_TYPE.HVM_CONTEXT, data: this.#domain.hvmContext() }),
-    );
-    const params: HvmParam[] = [];
-    for (const index of SAVED_HVM_PARAMS) {
-      const value = this.#domain.hvmParam(index);
-      if (value !== 0n) params.push({ index: BigInt(index), value });
-    }
-    if (params.length) {
-      await this.#record(
-        "HVM_PARAMS",
-        encodeLibxcRecord({ type: REC_TYPE.HVM_PARAMS, reserved: 0, params }),
-      );
-    }
-    await this.#record("END", libxcEnd());
-    await this.#record(
-      "libxl epilogue",
-      streamEpilogue(this.#options.format ?? "xl", this.#options.emulator),
-    );
+    const tailAt = performance.now();
+    for (const [type, bytes] of this.#tail(this.#readTail())) await this.#record(type, bytes);
     await this.#out.flush();
+    const end = performance.now();
     this.#checkSignal(); // aborted during the tail records: not a finished save
     // The stream is out: what is left is cleanup, off the receiver's path.
     this.#suspender.release();
@@ -559,8 +605,10 @@ export class SaveSession {
     this.#downtime = {
       pages,
       bytes: this.#out.bytesWritten - bytes0,
-      ms: performance.now() - t0,
+      ms: end - t0,
       suspendMs: this.#suspendMs,
+      pagesMs: tailAt - pagesAt,
+      tailMs: end - tailAt,
     };
     this.#phase = "done";
     this.#options.onProgress?.({

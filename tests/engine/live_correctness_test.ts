@@ -111,6 +111,10 @@ for (const pattern of PATTERNS) {
       const s2 = await save.run();
       const paused2 = sim.stats(src2).generation;
       assert.ok(s2.downtime !== undefined && s2.totalPages > s2.iterations[0].pagesSent);
+      // The downtime's parts: suspend, final pages, tail records; nothing else.
+      const d = s2.downtime;
+      const parts = d.suspendMs + d.pagesMs + d.tailMs;
+      assert.ok(parts <= d.ms + 1e-6 && parts >= d.ms - 1, `${parts} ms of parts in ${d.ms} ms`);
       const stream = out.bytes();
       assert.equal(stream.length, s2.totalBytes);
       const restored = await restoreStream(hv, bytesSource(stream));

@@ -558,6 +558,15 @@ function sameAsXlList(
   }
 }
 
+/** " = suspend S + pages P + tail T", when the sender reported the parts. */
+function stopAndCopyParts(r: NonNullable<MigrationFacts["senderReport"]>): string {
+  const p = r.downtimeParts;
+  if (!p || [p.suspendMs, p.pagesMs, p.tailMs].some((v) => typeof v !== "number")) return "";
+  return ` = suspend ${p.suspendMs.toFixed(0)} + pages ${p.pagesMs.toFixed(0)} + tail ${
+    p.tailMs.toFixed(0)
+  }`;
+}
+
 function judgeMigration(f: MigrationFacts): string {
   ran(f.sender, `${f.path}: sender`);
   ran(f.receiver, `${f.path}: receiver`);
@@ -576,6 +585,6 @@ function judgeMigration(f: MigrationFacts): string {
     `, guest-visible downtime ${downtime(f.guest)}` +
     (r?.downtimeMs === undefined
       ? ""
-      : ` (xenmig's stop-and-copy: ${r.downtimeMs.toFixed(0)} ms)`) +
+      : ` (xenmig's stop-and-copy: ${r.downtimeMs.toFixed(0)} ms${stopAndCopyParts(r)})`) +
     ", integrity ok, source gone";
 }

@@ -239,6 +239,8 @@ export interface MigrationFacts {
     iterations?: number;
     /** Its stop-and-copy time, ms. */
     downtimeMs?: number;
+    /** Of which: the guest's suspend, the final pages, the tail records, ms. */
+    downtimeParts?: { suspendMs: number; pagesMs: number; tailMs: number };
   };
   /** The guest afterwards. */
   guest: GuestOutcome;

@@ -133,6 +133,11 @@ function xenmigReport(stdout: string): MigrationFacts["senderReport"] {
       totalBytes: r.totalBytes,
       iterations: Array.isArray(r.iterations) ? r.iterations.length : undefined,
       downtimeMs: r.downtime?.ms,
+      downtimeParts: r.downtime && {
+        suspendMs: r.downtime.suspendMs,
+        pagesMs: r.downtime.pagesMs,
+        tailMs: r.downtime.tailMs,
+      },
     };
   } catch {
     return undefined;
