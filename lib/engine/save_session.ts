@@ -93,7 +93,10 @@ export const PAGE_WIRE_BYTES = PAGE_SIZE + 8;
 /** Where a save is. */
 export type SavePhase = "new" | "precopy" | "stopped" | "done" | "aborted";
 
-/** The stop-and-copy phase. */
+/**
+ * The stop-and-copy phase: from the stop to the stream's end.  A non-live
+ * save stops the guest first, so for it this is the whole save.
+ */
 export interface DowntimeStats {
   /** Pages sent with the guest paused. */
   pages: number;
@@ -103,7 +106,7 @@ export interface DowntimeStats {
   ms: number;
   /** Of which: from the suspend request until the guest was stopped, ms (the guest's share). */
   suspendMs: number;
-  /** Of which: the final CLEAN and the pages it found, ms. */
+  /** Of which: the pages sent with it stopped (live: the final CLEAN's), ms. */
   pagesMs: number;
   /** Of which: the tail records (TSC, HVM context and params, END, libxl's), ms. */
   tailMs: number;
@@ -226,6 +229,8 @@ export class SaveSession {
   #started = 0;
   #suspender: GuestSuspender;
   #pausedAt?: number;
+  /** When the guest was stopped, and what had been written by its stop. */
+  #stopped?: { at: number; bytes: number; pages: number };
   #suspendMs = 0;
   #abortedIn?: SavePhase;
   #abortReason?: string;
@@ -320,8 +325,7 @@ export class SaveSession {
       walkedPfns: this.#walkedPfns,
       iterations: [...this.#iterations],
       downtime: this.#downtime,
-      totalPages: this.#iterations.reduce((n, i) => n + i.pagesSent, 0) +
-        (this.#downtime?.pages ?? 0),
+      totalPages: this.#sender.counts.pages,
       totalBytes: this.#out.bytesWritten,
       wallMs: this.#started ? performance.now() - this.#started : 0,
       stopReason: this.#stopReason,
@@ -491,9 +495,13 @@ export class SaveSession {
   async #stop(): Promise<void> {
     const t0 = performance.now();
     this.#pausedAt ??= t0;
+    const bytes = this.#out.bytesWritten;
+    const pages = this.#sender.counts.pages;
     await this.#suspender.suspend();
-    this.#suspendMs = performance.now() - t0;
+    const at = performance.now();
+    this.#suspendMs = at - t0;
     this.#checkSignal(); // interrupted while the guest was suspending: it is resumed
+    this.#stopped = { at, bytes, pages };
   }
 
   /** The stopped guest's state that the tail records carry. */
@@ -582,17 +590,12 @@ export class SaveSession {
       last = await this.#passDirty();
       this.#iterations.push(last);
     }
-    const t0 = performance.now();
-    const bytes0 = this.#out.bytesWritten;
-    let pages = 0;
-    let pagesAt = t0;
     if (this.#phase === "precopy") {
       await this.#stop();
       this.#phase = "stopped";
-      pagesAt = performance.now();
       const dirtied = this.#clean(true);
       if (last) last.dirtyCount = dirtied;
-      pages = (await this.#passDirty()).pagesSent;
+      await this.#passDirty();
     }
     const tailAt = performance.now();
     for (const [type, bytes] of this.#tail(this.#readTail())) await this.#record(type, bytes);
@@ -602,20 +605,21 @@ export class SaveSession {
     // The stream is out: what is left is cleanup, off the receiver's path.
     this.#suspender.release();
     if (this.#domain.logDirty.enabled) this.#domain.logDirty.off();
+    const stopped = this.#stopped!;
     this.#downtime = {
-      pages,
-      bytes: this.#out.bytesWritten - bytes0,
-      ms: end - t0,
+      pages: this.#sender.counts.pages - stopped.pages,
+      bytes: this.#out.bytesWritten - stopped.bytes,
+      ms: end - this.#pausedAt!,
       suspendMs: this.#suspendMs,
-      pagesMs: tailAt - pagesAt,
+      pagesMs: tailAt - stopped.at,
       tailMs: end - tailAt,
     };
     this.#phase = "done";
     this.#options.onProgress?.({
       phase: "done",
       iteration: this.#iterations.length,
-      pagesSent: pages,
-      pagesToSend: pages,
+      pagesSent: this.#downtime.pages,
+      pagesToSend: this.#downtime.pages,
       totalBytes: this.#out.bytesWritten,
       iterationMs: this.#downtime.ms,
       dirtyCount: 0,
