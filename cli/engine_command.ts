@@ -202,9 +202,19 @@ export function describeGuestState(s: GuestState): string {
  * Progress as JSON lines on stderr (`--json`): a `start` line once the
  * command is under way (interrupts from here on clean up and report), then
  * one line per phase or iteration change, for scripts that follow a save.
+ * Each carries `ms`, the time since the process started, so a timeline
+ * (start-up included) can be read off them.
  */
 export function jsonStart(domid: number): void {
-  writeAllSync(Deno.stderr, JSON.stringify({ event: "start", phase: "new", domid }) + "\n");
+  writeAllSync(
+    Deno.stderr,
+    JSON.stringify({ event: "start", phase: "new", domid, ms: sinceStart() }) + "\n",
+  );
+}
+
+/** ms since the process started, to the µs. */
+function sinceStart(): number {
+  return Math.round(performance.now() * 1000) / 1000;
 }
 
 /** See {@linkcode jsonStart}. */
@@ -221,6 +231,7 @@ export function jsonProgress(): (p: SaveProgress) => void {
         phase: p.phase,
         iteration: p.iteration,
         totalBytes: p.totalBytes,
+        ms: sinceStart(),
       }) + "\n",
     );
   };

@@ -143,7 +143,7 @@ export interface CliRun {
   /** stderr lines that are not JSON progress events. */
   errors: string[];
   /** stderr JSON lines (progress events). */
-  events: { event: string; phase: string; iteration: number; totalBytes: number }[];
+  events: { event: string; phase: string; iteration: number; totalBytes: number; ms: number }[];
   /** The `{ok:false, ...}` report on stdout (`--json`), if any. */
   report?: {
     ok: boolean;

@@ -37,6 +37,9 @@ function interruptAt(
  */
 function assertInterrupted(r: CliRun & { sent: boolean }, command: string, phase: string): void {
   assert.ok(r.sent, `never reached the phase; stderr: ${r.errors.join(" | ")}`);
+  // Every event says when, since the process started (start-up included).
+  const times = r.events.map((e) => e.ms);
+  assert.ok(times[0] > 0 && times.every((t, i) => i === 0 || t >= times[i - 1]), `${times}`);
   assert.equal(r.code, 130, `exit code; stderr: ${r.errors.join(" | ")}`);
   assert.deepEqual(r.errors, [
     `xenmig ${command}: interrupted during ${phase}; domain 1 running, log-dirty off, guest writing`,
