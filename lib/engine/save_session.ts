@@ -449,6 +449,8 @@ export class SaveSession {
     this.#walkedPfns = this.#p2mSize - walk.skipped;
     if (live) {
       first.dirtyCount = this.#clean(false);
+      // What the downtime runs is bound and compiled now, outside it.
+      this.#hv.bindAll();
       this.#warmTail();
     }
     this.#iterations.push(first);

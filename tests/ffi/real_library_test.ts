@@ -138,6 +138,40 @@ Deno.test("backend choice: a bad library path names the path", () => {
   );
 });
 
+Deno.test("loading: a library lacking a bound symbol fails at load, naming it and the path", () => {
+  // libc has no xs_* functions: binding happens on first use, but presence is checked now.
+  throws(
+    () => loadXenLibraries({ ...simLibraryPaths(SIM_PATH), xenstore: "libc.so.6" }),
+    (e: unknown) =>
+      e instanceof XenError && e.call === "dlopen" && e.message.includes("libc.so.6") &&
+      /xs_\w+/.test(e.message),
+  );
+});
+
+Deno.test("loading: symbols are bound on first use, once, or all by bindAll", () => {
+  const libs = loadXenLibraries(simLibraryPaths(SIM_PATH));
+  try {
+    const table = libs.ctrl.symbols as Record<string, unknown>;
+    const before = Object.getOwnPropertyDescriptor(table, "xc_domain_pause")!;
+    ok(before.get !== undefined && !("value" in before), "bound before its first use");
+    const fn = table.xc_domain_pause;
+    ok(typeof fn === "function");
+    ok(table.xc_domain_pause === fn, "bound again on the second use");
+    ok(Object.getOwnPropertyDescriptor(table, "xc_domain_pause")!.value === fn);
+    // bindAll leaves nothing to bind (the downtime's calls are then ready).
+    libs.bindAll();
+    for (const t of [libs.ctrl, libs.guest, libs.fmem, libs.store]) {
+      const symbols = t.symbols as Record<string, unknown>;
+      for (const name of Object.keys(symbols)) {
+        ok(typeof Object.getOwnPropertyDescriptor(symbols, name)!.value === "function", name);
+      }
+    }
+    ok(table.xc_domain_pause === fn, "bindAll kept what was bound");
+  } finally {
+    libs.close();
+  }
+});
+
 Deno.test("simulator: exports every symbol the real libraries are bound with", () => {
   const libs = loadXenLibraries(simLibraryPaths(SIM_PATH));
   libs.close();
