@@ -41,6 +41,8 @@ export function receiveCommand(args: string[]): Promise<number> {
     args,
     async ({ values }) => {
       using session = await openBackend(values);
+      // Before waiting for a sender, not after it has connected.
+      session.hv.bindAll();
       const listen = values.listen as string;
       const channel = await acceptReceiveChannel(listen);
       try {

@@ -140,8 +140,8 @@ export async function receiveDomain(
 ): Promise<ReceiveResult> {
   const replies: ByteSink | undefined = channel.replies;
   if (replies) await replies.write(MIGRATE_RECEIVER_BANNER);
-  // While the sender starts its stream: what resuming the guest after END
-  // calls is bound now, not in its downtime.
+  // What resuming the guest after END calls is bound now (if the caller has
+  // not done so while waiting for the sender), not in its downtime.
   hv.bindAll();
   const result = await restoreStream(hv, channel.source, {
     ...options,
