@@ -104,7 +104,7 @@ export class P2mWalk {
   /** The next window to look at, or `undefined` when the walk is done. */
   next(): PfnWindow | undefined {
     if (this.#pending) throw new Error("P2mWalk: found() not called for the last window");
-    if (this.#low >= this.#high || this.#pages === this.#expected) return undefined;
+    if (this.complete) return undefined;
     const count = Math.min(MAX_BATCH_SIZE, this.#high - this.#low);
     const first = this.#upward ? this.#low : this.#high - count;
     if (this.#upward) this.#low += count;

@@ -231,7 +231,6 @@ export class SaveSession {
   #pausedAt?: number;
   /** When the guest was stopped, and what had been written by its stop. */
   #stopped?: { at: number; bytes: number; pages: number };
-  #suspendMs = 0;
   #abortedIn?: SavePhase;
   #abortReason?: string;
   #stopReason?: string;
@@ -501,7 +500,6 @@ export class SaveSession {
     const pages = this.#sender.counts.pages;
     await this.#suspender.suspend();
     const at = performance.now();
-    this.#suspendMs = at - t0;
     this.#checkSignal(); // interrupted while the guest was suspending: it is resumed
     this.#stopped = { at, bytes, pages };
   }
@@ -583,16 +581,16 @@ export class SaveSession {
    */
   async finish(): Promise<SaveStats> {
     this.#expect("precopy", "stopped");
-    let last: IterationStats | undefined;
-    // The bitmap decides, not Xen's count: a preempted CLEAN zeroes the
-    // count at its end, after backends may have marked pages whose bits it
-    // had already copied out, so a later round can report 0 with bits set.
-    // Skipped, those pages would be replaced by the final CLEAN's and lost.
-    if (this.#phase === "precopy" && (this.#dirty > 0 || anyBitSet(this.#bitmap))) {
-      last = await this.#passDirty();
-      this.#iterations.push(last);
-    }
     if (this.#phase === "precopy") {
+      let last: IterationStats | undefined;
+      // The bitmap decides, not Xen's count: a preempted CLEAN zeroes the
+      // count at its end, after backends may have marked pages whose bits
+      // it had already copied out, so a later round can report 0 with bits
+      // set.  Skipped, those pages would be replaced by the final CLEAN's.
+      if (this.#dirty > 0 || anyBitSet(this.#bitmap)) {
+        last = await this.#passDirty();
+        this.#iterations.push(last);
+      }
       await this.#stop();
       this.#phase = "stopped";
       const dirtied = this.#clean(true);
@@ -612,7 +610,7 @@ export class SaveSession {
       pages: this.#sender.counts.pages - stopped.pages,
       bytes: this.#out.bytesWritten - stopped.bytes,
       ms: end - this.#pausedAt!,
-      suspendMs: this.#suspendMs,
+      suspendMs: stopped.at - this.#pausedAt!,
       pagesMs: tailAt - stopped.at,
       tailMs: end - tailAt,
     };

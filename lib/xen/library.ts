@@ -204,7 +204,7 @@ export interface XenLibraries {
  * {@linkcode XenError} naming the path.
  */
 export function loadXenLibraries(paths: LibraryPaths): XenLibraries {
-  const held: { close(): void }[] = [];
+  const held: { bindAll(): void; close(): void }[] = [];
   try {
     for (const dep of paths.preload) held.push(open(dep, {}));
     const ctrl = open(paths.xenctrl, XENCTRL_SYMBOLS);
@@ -241,7 +241,7 @@ export function loadXenLibraries(paths: LibraryPaths): XenLibraries {
         return n > 0 && (shorts[3] & POLLIN) !== 0;
       },
       bindAll() {
-        for (const lib of [ctrl, fmem, guest, store, libc]) lib.bindAll();
+        for (const lib of held) lib.bindAll();
       },
       close() {
         for (const lib of held.reverse()) lib.close();

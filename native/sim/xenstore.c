@@ -213,6 +213,16 @@ static void queue_event(struct xs_handle *h, const char *path, const char *token
     }
 }
 
+/* Removes queued event i, and its byte from the pipe. */
+static void drop_event(struct xs_handle *h, size_t i)
+{
+    free_watch(&h->events[i]);
+    memmove(&h->events[i], &h->events[i + 1], (h->nevents - i - 1) * sizeof(*h->events));
+    h->nevents--;
+    char b;
+    if (h->pipe[0] >= 0) (void)!read(h->pipe[0], &b, 1);
+}
+
 /* Whether a change at `changed` fires a watch on `watched` (at or below it). */
 static int fires(const char *watched, const char *changed)
 {
@@ -506,15 +516,8 @@ XSIM_EXPORT bool xs_unwatch(struct xs_handle *h, const char *path, const char *t
     int still = 0;
     for (size_t j = 0; j < h->nwatches; j++) still |= !strcmp(h->watches[j].token, token);
     for (size_t j = 0; !still && j < h->nevents;) {
-        if (strcmp(h->events[j].token, token)) {
-            j++;
-            continue;
-        }
-        free_watch(&h->events[j]);
-        memmove(&h->events[j], &h->events[j + 1], (h->nevents - j - 1) * sizeof(*h->events));
-        h->nevents--;
-        char b;
-        if (h->pipe[0] >= 0) (void)!read(h->pipe[0], &b, 1);
+        if (strcmp(h->events[j].token, token)) j++;
+        else drop_event(h, j);
     }
     return done(0);
 }
@@ -553,8 +556,8 @@ XSIM_EXPORT char **xs_check_watch(struct xs_handle *h)
         done(EAGAIN);
         return NULL;
     }
-    struct watch e = h->events[0];
-    size_t lp = strlen(e.path) + 1, lt = strlen(e.token) + 1;
+    const struct watch *e = &h->events[0];
+    size_t lp = strlen(e->path) + 1, lt = strlen(e->token) + 1;
     char **vec = malloc(2 * sizeof(char *) + lp + lt);
     if (!vec) {
         done(ENOMEM);
@@ -562,13 +565,9 @@ XSIM_EXPORT char **xs_check_watch(struct xs_handle *h)
     }
     vec[0] = (char *)(vec + 2);
     vec[1] = vec[0] + lp;
-    memcpy(vec[0], e.path, lp);
-    memcpy(vec[1], e.token, lt);
-    free_watch(&e);
-    memmove(&h->events[0], &h->events[1], (h->nevents - 1) * sizeof(*h->events));
-    h->nevents--;
-    char b;
-    if (h->pipe[0] >= 0) (void)!read(h->pipe[0], &b, 1);
+    memcpy(vec[0], e->path, lp);
+    memcpy(vec[1], e->token, lt);
+    drop_event(h, 0);
     done(0);
     return vec;
 }
